@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that the book and grader tests use, only when missing.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+command -v bwrap >/dev/null || need+=(bubblewrap)
+((${#need[@]})) || exit 0
+echo "Installing Debian packages: ${need[*]}"
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
