@@ -1,0 +1,235 @@
+"""Fast 2-D convolution: im2col + matrix product, a few images at a time.
+
+Semantics are those of ``torch.nn.functional.conv2d`` (cross-correlation, zero
+padding, floor rounding, optional ``groups``). Three paths, chosen from the
+geometry:
+
+* **1x1, stride 1, no padding**: the convolution *is* a matrix product per
+  image, ``(F, C) @ (C, H*W)``; no im2col at all.
+* **stride 1**: the zero-padded image is flattened per channel; for kernel
+  offset ``(i, j)`` the input pixels of all output positions then form one
+  contiguous slice starting at ``i*Wp + j`` (``Wp`` the padded width), if each
+  output row is computed ``Wp`` wide instead of ``OW`` wide. The ``Wp - OW``
+  extra ("wrapped") columns are cropped afterwards. im2col and col2im become
+  ``KH*KW`` contiguous copies/adds.
+* **any stride**: im2col through a strided view of the padded images.
+
+The column matrix is ``(C*KH*KW, B*L)`` for a chunk of ``B`` images (``L``
+output positions each); ``B`` is chosen so the matrix is a few megabytes and
+stays in cache. The backward pass rebuilds the columns instead of storing them
+and reuses the same buffer for their gradient. Scratch arrays come from
+:mod:`cnnbook.numpy._workspace`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ._checks import as_dout
+from ._conv_geometry import ConvGeometry, conv_geometry, pad_into
+from ._workspace import workspace
+
+#: Target size of one chunk's column matrix, in bytes.
+CHUNK_BYTES = 4 << 20
+
+
+def conv2d_forward(x, w, b, stride=1, padding=0, groups=1):
+    """2-D convolution (cross-correlation) as in ``torch.nn.functional.conv2d``.
+
+    x: (N, C, H, W); w: (F, C // groups, KH, KW); b: (F,) or None;
+    stride, padding: int or (h, w) pair. Returns ``out (N, F, OH, OW)`` and a cache
+    for :func:`conv2d_backward`, with ``OH = (H + 2*ph - KH) // sh + 1`` (same for W).
+    """
+    g = conv_geometry(x, w, b, stride, padding, groups)
+    out = np.empty(g.out_shape, x.dtype)
+    plan = _plan(g)
+    wg = _grouped_weights(w, g)
+    if plan == "pointwise":
+        _pointwise_forward(x, wg, out, g)
+    else:
+        for b0, b1 in _chunks(g, plan):
+            cols = _im2col(x[b0:b1], g, plan)
+            res = workspace("conv.res", (g.F, cols.shape[1]), x.dtype)
+            _grouped_matmul(wg, cols, res, g)
+            _crop_into(out[b0:b1], res, g, plan)
+    if b is not None:
+        out += b[:, None, None]
+    return out, (x, w, b is not None, g)
+
+
+def conv2d_backward(dout, cache):
+    """Gradients of :func:`conv2d_forward`: ``(dx, dw, db)``; ``db`` is None without bias.
+
+    dout: (N, F, OH, OW). dx: (N, C, H, W); dw: (F, C // groups, KH, KW); db: (F,).
+    """
+    x, w, has_bias, g = cache
+    dout = as_dout(dout, g.out_shape, x.dtype)
+    dx = np.empty(x.shape, x.dtype)
+    dwt = np.zeros((g.groups, g.C // g.groups * g.KH * g.KW, g.F // g.groups), x.dtype)
+    plan = _plan(g)
+    wg = _grouped_weights(w, g)
+    if plan == "pointwise":
+        _pointwise_backward(x, wg, dout, dx, dwt, g)
+    else:
+        for b0, b1 in _chunks(g, plan):
+            cols = _im2col(x[b0:b1], g, plan)
+            doutm = _dout_matrix(dout[b0:b1], g, plan)
+            _accumulate_dw(cols, doutm, dwt, g)
+            _grouped_matmul_t(wg, doutm, cols, g)  # the columns' gradient replaces them
+            _col2im_into(dx[b0:b1], cols, g, plan)
+    dw = dwt.transpose(0, 2, 1).reshape(w.shape)
+    db = dout.sum(axis=(0, 2, 3)) if has_bias else None
+    return dx, dw, db
+
+
+# -- planning -----------------------------------------------------------------------------
+
+def _plan(g: ConvGeometry) -> str:
+    if g.KH == g.KW == 1 and g.sh == g.sw == 1 and g.ph == g.pw == 0:
+        return "pointwise"
+    if g.sh == g.sw == 1:
+        return "wrapped"
+    return "strided"
+
+
+def _positions(g: ConvGeometry, plan: str) -> int:
+    """Columns per image: output positions, counting the wrapped ones for stride 1."""
+    return g.OH * g.Wp if plan == "wrapped" else g.OH * g.OW
+
+
+def _chunks(g: ConvGeometry, plan: str):
+    per_image = g.C * g.KH * g.KW * _positions(g, plan) * np.dtype("float32").itemsize
+    step = max(1, min(g.N, CHUNK_BYTES // max(per_image, 1)))
+    for b0 in range(0, g.N, step):
+        yield b0, min(g.N, b0 + step)
+
+
+def _grouped_weights(w, g: ConvGeometry) -> np.ndarray:
+    """w as ``(groups, F/groups, C/groups*KH*KW)`` matrices."""
+    return w.reshape(g.groups, g.F // g.groups, -1)
+
+
+# -- im2col / col2im ----------------------------------------------------------------------
+
+def _padded(xc, g: ConvGeometry, plan: str, tag: str) -> np.ndarray:
+    """The chunk zero-padded; the stride-1 layout gets one spare zero row at the bottom
+    so the last wrapped slice stays inside the buffer."""
+    extra = 1 if plan == "wrapped" else 0
+    if extra == 0 and g.ph == 0 and g.pw == 0:
+        return xc
+    buf = workspace(tag, (xc.shape[0], g.C, g.Hp + extra, g.Wp), xc.dtype)
+    return pad_into(buf, xc, g.ph, g.pw)
+
+
+def _im2col(xc, g: ConvGeometry, plan: str) -> np.ndarray:
+    """Columns ``(C*KH*KW, B*L)`` of a chunk ``xc (B, C, H, W)``; row order (c, i, j)."""
+    B = xc.shape[0]
+    L = _positions(g, plan)
+    cols = workspace("conv.cols", (g.C * g.KH * g.KW, B * L), xc.dtype)
+    xp = _padded(xc, g, plan, "conv.pad")
+    if plan == "wrapped":
+        flat = xp.reshape(B, g.C, -1).transpose(1, 0, 2)  # (C, B, (Hp+1)*Wp)
+        c5 = cols.reshape(g.C, g.KH, g.KW, B, L)
+        for i in range(g.KH):
+            for j in range(g.KW):
+                off = i * g.Wp + j
+                c5[:, i, j] = flat[:, :, off:off + L]
+    else:
+        s0, s1, s2, s3 = xp.strides
+        view = as_strided(
+            xp, shape=(g.C, g.KH, g.KW, B, g.OH, g.OW),
+            strides=(s1, s2, s3, s0, s2 * g.sh, s3 * g.sw), writeable=False)
+        np.copyto(cols.reshape(view.shape), view)
+    return cols
+
+
+def _col2im_into(dxc, dcols, g: ConvGeometry, plan: str) -> None:
+    """Scatter-add column gradients ``(C*KH*KW, B*L)`` back to ``dxc (B, C, H, W)``."""
+    B = dxc.shape[0]
+    extra = 1 if plan == "wrapped" else 0
+    dxp = workspace("conv.dpad", (B, g.C, g.Hp + extra, g.Wp), dxc.dtype)
+    dxp.fill(0)
+    if plan == "wrapped":
+        L = _positions(g, plan)
+        flat = dxp.reshape(B, g.C, -1).transpose(1, 0, 2)
+        c5 = dcols.reshape(g.C, g.KH, g.KW, B, L)
+        for i in range(g.KH):
+            for j in range(g.KW):
+                off = i * g.Wp + j
+                flat[:, :, off:off + L] += c5[:, i, j]
+    else:
+        c6 = dcols.reshape(g.C, g.KH, g.KW, B, g.OH, g.OW)
+        hspan, wspan = g.sh * (g.OH - 1) + 1, g.sw * (g.OW - 1) + 1
+        for i in range(g.KH):
+            for j in range(g.KW):
+                dxp[:, :, i:i + hspan:g.sh, j:j + wspan:g.sw] += c6[:, i, j].transpose(1, 0, 2, 3)
+    dxc[...] = dxp[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W]
+
+
+def _crop_into(outc, res, g: ConvGeometry, plan: str) -> None:
+    """``res (F, B*L)`` -> ``outc (B, F, OH, OW)``, dropping wrapped columns."""
+    B = outc.shape[0]
+    if plan == "wrapped":
+        r = res.reshape(g.F, B, g.OH, g.Wp)[..., :g.OW]
+    else:
+        r = res.reshape(g.F, B, g.OH, g.OW)
+    outc[...] = r.transpose(1, 0, 2, 3)
+
+
+def _dout_matrix(doutc, g: ConvGeometry, plan: str) -> np.ndarray:
+    """``doutc (B, F, OH, OW)`` as ``(F, B*L)``; wrapped columns get zero gradient."""
+    B = doutc.shape[0]
+    if plan == "wrapped":
+        m = workspace("conv.dout", (g.F, B, g.OH, g.Wp), doutc.dtype)
+        m[..., g.OW:] = 0
+        m[..., :g.OW] = doutc.transpose(1, 0, 2, 3)
+    else:
+        m = workspace("conv.dout", (g.F, B, g.OH, g.OW), doutc.dtype)
+        m[...] = doutc.transpose(1, 0, 2, 3)
+    return m.reshape(g.F, -1)
+
+
+# -- matrix products ----------------------------------------------------------------------
+
+def _grouped_matmul(wg, cols, res, g: ConvGeometry) -> None:
+    """res[group rows] = w_group @ cols[group rows]."""
+    fg, kg = wg.shape[1], wg.shape[2]
+    for k in range(g.groups):
+        np.matmul(wg[k], cols[k * kg:(k + 1) * kg], out=res[k * fg:(k + 1) * fg])
+
+
+def _grouped_matmul_t(wg, doutm, dcols, g: ConvGeometry) -> None:
+    """dcols[group rows] = w_group.T @ dout[group rows] (written over the columns)."""
+    fg, kg = wg.shape[1], wg.shape[2]
+    for k in range(g.groups):
+        np.matmul(wg[k].T, doutm[k * fg:(k + 1) * fg], out=dcols[k * kg:(k + 1) * kg])
+
+
+def _accumulate_dw(cols, doutm, dwt, g: ConvGeometry) -> None:
+    """dW^T (C*KH*KW, F) += cols @ dout^T per group: the transposed product is the faster one."""
+    fg, kg = dwt.shape[2], dwt.shape[1]
+    for k in range(g.groups):
+        dwt[k] += cols[k * kg:(k + 1) * kg] @ doutm[k * fg:(k + 1) * fg].T
+
+
+# -- 1x1 ----------------------------------------------------------------------------------
+
+def _pointwise_forward(x, wg, out, g: ConvGeometry) -> None:
+    x3 = x.reshape(g.N, g.C, -1)
+    o3 = out.reshape(g.N, g.F, -1)
+    cg, fg = g.C // g.groups, g.F // g.groups
+    for k in range(g.groups):
+        np.matmul(wg[k], x3[:, k * cg:(k + 1) * cg], out=o3[:, k * fg:(k + 1) * fg])
+
+
+def _pointwise_backward(x, wg, dout, dx, dwt, g: ConvGeometry) -> None:
+    x3 = x.reshape(g.N, g.C, -1)
+    d3 = dout.reshape(g.N, g.F, -1)
+    dx3 = dx.reshape(g.N, g.C, -1)
+    cg, fg = g.C // g.groups, g.F // g.groups
+    for k in range(g.groups):
+        xs, ds = x3[:, k * cg:(k + 1) * cg], d3[:, k * fg:(k + 1) * fg]
+        for n in range(g.N):
+            dwt[k] += xs[n] @ ds[n].T
+        np.matmul(wg[k].T, ds, out=dx3[:, k * cg:(k + 1) * cg])
