@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that the book and grader tests use, only when missing.
+# Installs the Debian packages that the book build and the tests use, only when missing.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v bwrap >/dev/null || need+=(bubblewrap)
+command -v npm >/dev/null || need+=(npm)
 ((${#need[@]})) || exit 0
 echo "Installing Debian packages: ${need[*]}"
 sudo=""

@@ -1,0 +1,431 @@
+"""Matplotlib figures shared by the chapters, in one consistent style.
+
+Every function draws inside :func:`style` and returns what it drew (an Axes or a
+Figure), so a chapter can add to it or a test can inspect it.
+
+``style()``                       context manager with the book's rcParams
+``show_grid(a, ax)``              a small matrix as coloured cells with their numbers
+``highlight(ax, row, col, h, w)`` a rectangle around cells of a grid
+``show_images(images)``           a row-wrapped gallery of images (N, H, W) or (N, C, H, W)
+``show_feature_maps(maps)``       the channels of one activation (C, H, W), one panel each
+``show_filters(w)``               convolution kernels (F, C, KH, KW): RGB, or filter x channel
+``plot_history(history)``         training curves: losses on the left, accuracies on the right
+``convolution_step(x, k, ...)``   one position of the sliding window, as numbers
+``show_convolution_step(...)``    padded input, kernel and output with that position marked
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnbook.shapes import as_pair, conv_output_size
+
+#: Colours used across the book: the sliding window, the output it produces,
+#: padding cells and cells not computed yet.
+COLORS = {
+    "window": "#d62728",
+    "output": "#1f77b4",
+    "padding": "#e8e8e8",
+    "pending": "#f7f7f7",
+    "grid": "#9a9a9a",
+    "text_dark": "#1a1a1a",
+    "text_light": "#ffffff",
+}
+
+#: The book's rcParams; applied by :func:`style`.
+RC = {
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "figure.facecolor": "white",
+    "figure.autolayout": False,
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "image.interpolation": "nearest",
+    "image.cmap": "viridis",
+    "legend.frameon": False,
+}
+
+
+@contextlib.contextmanager
+def style():
+    """Draw with the book's rcParams inside the ``with`` block (global state is restored)."""
+    import matplotlib as mpl
+
+    with mpl.rc_context(RC):
+        yield
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _as_2d(array, name: str) -> np.ndarray:
+    a = np.asarray(array)
+    if a.ndim != 2:
+        raise ValueError(f"{name} must have 2 dimensions (H, W); got shape {a.shape}")
+    return a
+
+
+def _default_fmt(values: np.ndarray) -> str:
+    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+    if finite.size == 0 or np.all(np.equal(np.mod(finite, 1), 0)):
+        return "{:.0f}"
+    return "{:.2f}" if np.max(np.abs(finite)) < 100 else "{:.3g}"
+
+
+def _text_color(rgba) -> str:
+    r, g, b = rgba[:3]
+    return COLORS["text_dark"] if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else COLORS["text_light"]
+
+
+def show_grid(array, ax=None, annotate: bool = True, *, cmap="Blues", vmin=None, vmax=None,
+              fmt: str | None = None, title: str | None = None, fontsize=None,
+              mask=None, mask_color: str | None = None):
+    """Draw a small matrix ``(H, W)`` as cells, each with its number; return the Axes.
+
+    Cells are unit squares centred on integer coordinates (cell ``(r, c)`` spans
+    ``c - 0.5 .. c + 0.5`` horizontally), thin grey lines separate them and the axis
+    ticks are hidden. NaN cells, and cells where ``mask`` is True, are drawn in
+    ``mask_color`` without a number (e.g. outputs not computed yet). ``fmt`` is a
+    ``str.format`` pattern; by default integers print without decimals. Text is dark
+    on light cells and white on dark ones.
+    """
+    a = _as_2d(array, "array").astype(float)
+    hidden = ~np.isfinite(a)
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != a.shape:
+            raise ValueError(f"mask must have the shape of array {a.shape}; got shape {mask.shape}")
+        hidden |= mask
+    shown = np.ma.masked_array(a, mask=hidden)
+    finite = a[~hidden]
+    if fmt is None:
+        fmt = _default_fmt(finite)
+    with style():
+        if ax is None:
+            h, w = a.shape
+            _, ax = _plt().subplots(figsize=(0.45 * w + 0.6, 0.45 * h + 0.6))
+        import matplotlib as mpl
+
+        cm = mpl.colormaps.get_cmap(cmap).with_extremes(bad=mask_color or COLORS["pending"])
+        lo = vmin if vmin is not None else (finite.min() if finite.size else 0.0)
+        hi = vmax if vmax is not None else (finite.max() if finite.size else 1.0)
+        if hi == lo:
+            hi = lo + 1.0
+        image = ax.imshow(shown, cmap=cm, vmin=lo, vmax=hi)
+        # Cell borders are minor-tick grid lines; no tick marks or labels.
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xticks(np.arange(-0.5, a.shape[1], 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, a.shape[0], 1), minor=True)
+        ax.grid(which="minor", color=COLORS["grid"], linewidth=0.8)
+        ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+        for spine in ax.spines.values():
+            spine.set_visible(True)
+            spine.set_color(COLORS["grid"])
+        if annotate:
+            size = fontsize or (9 if max(a.shape) <= 8 else 7)
+            for (r, c), value in np.ndenumerate(a):
+                if hidden[r, c]:
+                    continue
+                color = _text_color(image.cmap(image.norm(value)))
+                ax.text(c, r, fmt.format(value), ha="center", va="center",
+                        color=color, fontsize=size)
+        if title:
+            ax.set_title(title)
+    return ax
+
+
+def highlight(ax, row: int, col: int, height: int = 1, width: int = 1, *,
+              color: str | None = None, linewidth: float = 2.5, **kwargs):
+    """Outline the cells ``row..row+height-1`` x ``col..col+width-1`` of a grid; return the patch."""
+    from matplotlib.patches import Rectangle
+
+    patch = Rectangle((col - 0.5, row - 0.5), width, height, fill=False,
+                      edgecolor=color or COLORS["window"], linewidth=linewidth,
+                      zorder=5, clip_on=False, **kwargs)
+    ax.add_patch(patch)
+    return patch
+
+
+def _panel_grid(n: int, ncols: int | None, panel: float, max_cols: int = 8):
+    ncols = max(1, min(n, ncols or max_cols))
+    nrows = math.ceil(n / ncols)
+    fig, axes = _plt().subplots(nrows, ncols, figsize=(panel * ncols, panel * nrows + 0.3),
+                                squeeze=False)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def show_images(images, labels=None, *, ncols: int | None = None, cmap="gray",
+                panel: float = 1.2, suptitle: str | None = None):
+    """A gallery of images ``(N, H, W)``, ``(N, 1, H, W)`` or ``(N, 3, H, W)``; return the Figure.
+
+    Colour images are rescaled to [0, 1] as a whole; ``labels`` (length N) become titles.
+    """
+    x = np.asarray(images)
+    if x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim == 4 and x.shape[1] == 3:
+        x = np.transpose(x, (0, 2, 3, 1))
+        x = (x - x.min()) / (np.ptp(x) or 1.0)
+    elif x.ndim != 3:
+        raise ValueError(f"images must have shape (N, H, W), (N, 1, H, W) or (N, 3, H, W); "
+                         f"got shape {np.shape(images)}")
+    if labels is not None and len(labels) != len(x):
+        raise ValueError(f"labels must have one entry per image ({len(x)}); got {len(labels)}")
+    with style():
+        fig, axes = _panel_grid(len(x), ncols, panel)
+        for i, ax in enumerate(axes.flat[: len(x)]):
+            ax.imshow(x[i], cmap=None if x.ndim == 4 else cmap)
+            if labels is not None:
+                ax.set_title(str(labels[i]), fontsize=9)
+        if suptitle:
+            fig.suptitle(suptitle)
+        fig.tight_layout()
+    return fig
+
+
+def show_feature_maps(maps, *, ncols: int | None = None, max_maps: int = 64, cmap="viridis",
+                      titles=None, panel: float = 1.2, suptitle: str | None = None):
+    """The channels of one activation ``(C, H, W)`` (or ``(1, C, H, W)``); return the Figure.
+
+    Each panel has its own colour scale (a feature map's pattern matters, not its
+    absolute level). At most ``max_maps`` channels are drawn; titles default to
+    ``"channel i"``.
+    """
+    m = np.asarray(maps)
+    if m.ndim == 4 and m.shape[0] == 1:
+        m = m[0]
+    if m.ndim != 3:
+        raise ValueError(f"maps must have shape (C, H, W) or (1, C, H, W); got shape {np.shape(maps)}")
+    m = m[:max_maps]
+    if titles is None:
+        titles = [f"channel {i}" for i in range(len(m))]
+    with style():
+        fig, axes = _panel_grid(len(m), ncols, panel)
+        for i, ax in enumerate(axes.flat[: len(m)]):
+            ax.imshow(m[i], cmap=cmap)
+            ax.set_title(str(titles[i]), fontsize=8)
+        if suptitle:
+            fig.suptitle(suptitle)
+        fig.tight_layout()
+    return fig
+
+
+def show_filters(weights, *, rgb: bool | None = None, ncols: int | None = None,
+                 max_filters: int = 64, max_channels: int = 8, panel: float = 0.9,
+                 annotate: bool = False, suptitle: str | None = None):
+    """Convolution kernels ``w: (F, C, KH, KW)``; return the Figure.
+
+    ``rgb`` (default: ``C == 3``): one colour image per filter, each rescaled to
+    [0, 1] on its own, as first-layer filters are usually shown. Otherwise one row
+    per filter and one column per input channel (the first ``max_channels``), on a
+    diverging colour map centred at 0 shared by all panels, so signs and sizes
+    compare; ``annotate`` prints the weights in each cell.
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 4:
+        raise ValueError(f"weights must have 4 dimensions (F, C, KH, KW); got shape {w.shape}")
+    w = w[:max_filters]
+    f, c = w.shape[:2]
+    if rgb is None:
+        rgb = c == 3
+    if rgb and c != 3:
+        raise ValueError(f"rgb=True needs 3 input channels; got weights of shape {w.shape}")
+    with style():
+        if rgb:
+            fig, axes = _panel_grid(f, ncols, panel)
+            for i, ax in enumerate(axes.flat[:f]):
+                k = np.transpose(w[i], (1, 2, 0))
+                k = (k - k.min()) / (np.ptp(k) or 1.0)
+                ax.imshow(k)
+                ax.set_title(f"filter {i}", fontsize=7)
+        else:
+            c = min(c, max_channels)
+            bound = float(np.abs(w[:, :c]).max()) or 1.0
+            fig, axes = _plt().subplots(f, c, figsize=(panel * c + 0.4, panel * f + 0.3),
+                                        squeeze=False)
+            for i in range(f):
+                for j in range(c):
+                    ax = axes[i, j]
+                    if annotate:
+                        show_grid(w[i, j], ax, cmap="RdBu_r", vmin=-bound, vmax=bound,
+                                  fontsize=6)
+                    else:
+                        ax.imshow(w[i, j], cmap="RdBu_r", vmin=-bound, vmax=bound)
+                        ax.set_xticks([])
+                        ax.set_yticks([])
+                    if i == 0:
+                        ax.set_title(f"in {j}", fontsize=7)
+                    if j == 0:
+                        ax.set_ylabel(f"filter {i}", fontsize=7)
+        if suptitle:
+            fig.suptitle(suptitle)
+        fig.tight_layout()
+    return fig
+
+
+def plot_history(history, *, title: str | None = None):
+    """Training curves from ``{"train_loss": [...], "val_acc": [...], ...}``; return the Figure.
+
+    Keys containing ``"acc"`` go to the right-hand panel (accuracy), all others to
+    the left (loss); the x axis counts epochs from 1.
+    """
+    if not history:
+        raise ValueError("history must map metric names to sequences of values; got nothing")
+    acc = {k: v for k, v in history.items() if "acc" in k}
+    loss = {k: v for k, v in history.items() if "acc" not in k}
+    groups = [(name, d) for name, d in (("loss", loss), ("accuracy", acc)) if d]
+    with style():
+        fig, axes = _plt().subplots(1, len(groups), figsize=(4.2 * len(groups), 3.0),
+                                    squeeze=False)
+        for ax, (name, d) in zip(axes.flat, groups):
+            for key, values in d.items():
+                ax.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=3,
+                        label=key)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.legend()
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+    return fig
+
+
+@dataclass(frozen=True)
+class ConvolutionStep:
+    """One position of a single-channel sliding window (cross-correlation, torch's convention).
+
+    ``padded``: the zero-padded input; ``output``: the whole output ``(OH, OW)``;
+    ``row, col``: the output cell of this step; ``top, left``: the window's top-left
+    cell in ``padded``; ``window``: the input values under the kernel; ``products``:
+    ``window * kernel``; ``value``: their sum, equal to ``output[row, col]``.
+    Step ``t`` is output cell ``divmod(t, OW)`` (row-major).
+    """
+
+    padded: np.ndarray
+    kernel: np.ndarray
+    output: np.ndarray
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    step: int
+    row: int
+    col: int
+    top: int
+    left: int
+    window: np.ndarray
+    products: np.ndarray
+    value: float
+
+    @property
+    def steps(self) -> int:
+        """Number of output cells, i.e. of window positions."""
+        return int(self.output.size)
+
+
+def convolution_step(x, kernel, stride=1, padding=0, step: int = 0) -> ConvolutionStep:
+    """Slide ``kernel (KH, KW)`` over ``x (H, W)`` and describe window position ``step``.
+
+    Output size per axis: ``floor((H + 2P - KH) / S) + 1`` (see
+    :func:`cnnbook.shapes.conv_output_size`); ``output[i, j] = sum(padded[i*S : i*S+KH,
+    j*S : j*S+KW] * kernel)``.
+    """
+    x = _as_2d(x, "x").astype(float)
+    k = _as_2d(kernel, "kernel").astype(float)
+    (sh, sw), (ph, pw) = as_pair(stride, "stride"), as_pair(padding, "padding")
+    oh = conv_output_size(x.shape[0], k.shape[0], sh, ph)
+    ow = conv_output_size(x.shape[1], k.shape[1], sw, pw)
+    if not isinstance(step, (int, np.integer)) or not 0 <= step < oh * ow:
+        raise ValueError(f"step must be an int in [0, {oh * ow - 1}] for an output of shape "
+                         f"{(oh, ow)}; got {step!r}")
+    padded = np.pad(x, ((ph, ph), (pw, pw)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, k.shape)[::sh, ::sw][:oh, :ow]
+    output = np.einsum("ijab,ab->ij", windows, k)
+    row, col = divmod(int(step), ow)
+    window = windows[row, col].copy()
+    products = window * k
+    return ConvolutionStep(padded=padded, kernel=k, output=output, stride=(sh, sw),
+                           padding=(ph, pw), step=int(step), row=row, col=col,
+                           top=row * sh, left=col * sw, window=window, products=products,
+                           value=float(products.sum()))
+
+
+def describe_convolution_step(s: ConvolutionStep) -> str:
+    """One sentence saying which window produces which output cell, with the sum."""
+    kh, kw = s.kernel.shape
+    terms = " + ".join(f"{a:g}·{b:g}" for a, b in zip(s.window.ravel(), s.kernel.ravel()))
+    return (f"Step {s.step + 1} of {s.steps}: the {kh}x{kw} window at rows {s.top}-{s.top + kh - 1}, "
+            f"columns {s.left}-{s.left + kw - 1} of the padded input gives output[{s.row}, {s.col}]"
+            f" = {terms} = {s.value:g}.")
+
+
+def show_convolution_step(x, kernel, stride=1, padding=0, step: int = 0, *,
+                          show_future: bool = False):
+    """Padded input (window outlined), kernel and output (current cell outlined); return the Figure.
+
+    Padding cells are grey. Output cells after the current step are left blank unless
+    ``show_future`` is True, so stepping through fills the output in reading order.
+    """
+    s = convolution_step(x, kernel, stride, padding, step)
+    ph, pw = s.padding
+    kh, kw = s.kernel.shape
+    is_pad = np.ones(s.padded.shape, dtype=bool)
+    is_pad[ph: s.padded.shape[0] - ph, pw: s.padded.shape[1] - pw] = False
+    done = (np.arange(s.output.size) <= s.step).reshape(s.output.shape)
+    with style():
+        fig, (ax_in, ax_k, ax_out) = _aligned_grids(
+            [s.padded.shape, s.kernel.shape, s.output.shape])
+        lo, hi = float(np.min(s.padded)), float(np.max(s.padded))
+        show_grid(np.where(is_pad, np.nan, s.padded), ax_in, cmap="Greys", vmin=lo,
+                  vmax=hi + (hi - lo) * 0.6, mask_color=COLORS["padding"])
+        for (r, c), pad in np.ndenumerate(is_pad):
+            if pad:
+                ax_in.text(c, r, "0", ha="center", va="center", color="#8a8a8a", fontsize=8)
+        highlight(ax_in, s.top, s.left, kh, kw, color=COLORS["window"])
+        ax_in.set_title(f"input {s.padded.shape[0] - 2 * ph}x{s.padded.shape[1] - 2 * pw}"
+                        + (f", padding {ph}" if ph == pw and ph else
+                           f", padding {s.padding}" if any(s.padding) else ""))
+        show_grid(s.kernel, ax_k, cmap="Reds")
+        highlight(ax_k, 0, 0, kh, kw, color=COLORS["window"])
+        ax_k.set_title(f"kernel {kh}x{kw}")
+        out = np.where(done | show_future, s.output, np.nan)
+        show_grid(out, ax_out, cmap="Blues")
+        highlight(ax_out, s.row, s.col, color=COLORS["output"])
+        ax_out.set_title(f"output {s.output.shape[0]}x{s.output.shape[1]}, stride "
+                         f"{s.stride[0] if s.stride[0] == s.stride[1] else s.stride}")
+        fig.suptitle(f"output[{s.row}, {s.col}] = sum(window × kernel) = {s.value:g}")
+    return fig
+
+
+def _aligned_grids(shapes, cell: float = 0.4, gap: float = 0.55):
+    """A figure with one Axes per grid shape, side by side, every cell the same size.
+
+    Grids are centred vertically; sizes are in inches. (A gridspec would scale each
+    panel to its slot, so a 3x3 kernel would get larger cells than a 7x7 input.)
+    """
+    left, right, bottom, top = 0.1, 0.1, 0.1, 0.75
+    width = left + right + cell * sum(w for _, w in shapes) + gap * (len(shapes) - 1)
+    tallest = max(h for h, _ in shapes)
+    height = bottom + top + cell * tallest
+    fig = _plt().figure(figsize=(width, height))
+    axes, x = [], left
+    for h, w in shapes:
+        y = bottom + cell * (tallest - h) / 2
+        axes.append(fig.add_axes((x / width, y / height, cell * w / width, cell * h / height)))
+        x += cell * w + gap
+    return fig, axes

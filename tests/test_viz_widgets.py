@@ -1,0 +1,227 @@
+"""cnnbook.viz and cnnbook.widgets: figures hold the right data, explorers compute right."""
+
+from __future__ import annotations
+
+import base64
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from cnnbook import viz, widgets  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def naive_cross_correlation(x, k, stride, padding):
+    """Output of a single-channel cross-correlation by explicit loops (no cnnbook)."""
+    x = np.pad(np.asarray(x, dtype=float), padding)
+    kh, kw = np.shape(k)
+    oh = (x.shape[0] - kh) // stride + 1
+    ow = (x.shape[1] - kw) // stride + 1
+    out = np.zeros((oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            total = 0.0
+            for a in range(kh):
+                for b in range(kw):
+                    total += x[i * stride + a, j * stride + b] * k[a][b]
+            out[i, j] = total
+    return out
+
+
+# ---------------------------------------------------------------------------
+# viz
+# ---------------------------------------------------------------------------
+
+def test_show_grid_draws_the_values_and_their_numbers():
+    a = np.array([[1, 2, 3], [4, 5, 6]])
+    ax = viz.show_grid(a, title="a")
+    image = ax.get_images()[0]
+    np.testing.assert_array_equal(image.get_array(), a)
+    texts = sorted((t.get_position(), t.get_text()) for t in ax.texts)
+    assert texts == sorted(((c, r), str(a[r, c])) for r in range(2) for c in range(3))
+    assert ax.get_title() == "a"
+
+
+def test_show_grid_formats_floats_and_hides_nan_and_masked_cells():
+    a = np.array([[0.5, np.nan], [1.25, 2.0]])
+    ax = viz.show_grid(a, mask=[[False, False], [False, True]])
+    assert sorted(t.get_text() for t in ax.texts) == ["0.50", "1.25"]
+    ax = viz.show_grid(np.zeros((2, 2)), annotate=False)
+    assert len(ax.texts) == 0
+
+
+def test_show_grid_uses_a_readable_text_colour():
+    ax = viz.show_grid(np.array([[0, 100]]), cmap="Greys")
+    colours = {t.get_text(): t.get_color() for t in ax.texts}
+    assert colours["0"] == viz.COLORS["text_dark"]  # white cell, dark text
+    assert colours["100"] == viz.COLORS["text_light"]  # black cell, white text
+
+
+def test_show_grid_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r"array must have 2 dimensions .*got shape \(3,\)"):
+        viz.show_grid(np.arange(3))
+    with pytest.raises(ValueError, match="mask must have the shape"):
+        viz.show_grid(np.zeros((2, 2)), mask=np.zeros((3, 3), bool))
+
+
+def test_highlight_outlines_the_cells():
+    ax = viz.show_grid(np.zeros((4, 4)))
+    patch = viz.highlight(ax, 1, 2, 3, 2)
+    assert (patch.get_x(), patch.get_y(), patch.get_width(), patch.get_height()) == (1.5, 0.5, 2, 3)
+
+
+def test_show_feature_maps_one_panel_per_channel():
+    maps = np.random.default_rng(0).normal(size=(1, 5, 6, 6))
+    fig = viz.show_feature_maps(maps, ncols=3)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 5
+    for c, ax in enumerate(visible):
+        np.testing.assert_array_equal(ax.get_images()[0].get_array(), maps[0, c])
+        assert ax.get_title() == f"channel {c}"
+    with pytest.raises(ValueError, match="maps must have shape"):
+        viz.show_feature_maps(np.zeros((2, 3, 4, 4)))
+
+
+def test_show_filters_rgb_and_per_channel():
+    w = np.random.default_rng(1).normal(size=(4, 3, 5, 5))
+    fig = viz.show_filters(w)
+    shown = fig.axes[0].get_images()[0].get_array()
+    expected = np.transpose(w[0], (1, 2, 0))
+    expected = (expected - expected.min()) / np.ptp(expected)
+    np.testing.assert_allclose(shown, expected)
+    fig = viz.show_filters(w[:, :2], annotate=True)
+    assert len(fig.axes) == 4 * 2
+    assert len(fig.axes[0].texts) == 25
+    with pytest.raises(ValueError, match=r"weights must have 4 dimensions \(F, C, KH, KW\)"):
+        viz.show_filters(np.zeros((3, 3)))
+
+
+def test_show_images_and_plot_history():
+    images = np.arange(2 * 4 * 4).reshape(2, 1, 4, 4)
+    fig = viz.show_images(images, labels=["a", "b"])
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["a", "b"]
+    np.testing.assert_array_equal(fig.axes[1].get_images()[0].get_array(), images[1, 0])
+    fig = viz.plot_history({"train_loss": [3, 2, 1], "val_acc": [0.5, 0.7, 0.9]})
+    loss_ax, acc_ax = fig.axes
+    np.testing.assert_array_equal(loss_ax.lines[0].get_xydata(), [[1, 3], [2, 2], [3, 1]])
+    assert acc_ax.get_ylabel() == "accuracy"
+
+
+@pytest.mark.parametrize("stride,padding,kernel_size", [(1, 0, 3), (2, 1, 3), (3, 2, 2), (1, 1, 5)])
+def test_convolution_step_matches_explicit_loops(stride, padding, kernel_size):
+    x = np.random.default_rng(2).integers(-3, 4, size=(7, 6))
+    k = np.random.default_rng(3).integers(-2, 3, size=(kernel_size, kernel_size))
+    expected = naive_cross_correlation(x, k, stride, padding)
+    for step in range(expected.size):
+        s = viz.convolution_step(x, k, stride, padding, step)
+        np.testing.assert_array_equal(s.output, expected)
+        assert (s.row, s.col) == divmod(step, expected.shape[1])
+        assert s.value == expected[s.row, s.col]
+        padded = np.pad(x, padding)
+        np.testing.assert_array_equal(
+            s.window, padded[s.row * stride:s.row * stride + kernel_size,
+                             s.col * stride:s.col * stride + kernel_size])
+
+
+def test_convolution_step_rejects_bad_steps_and_shapes():
+    with pytest.raises(ValueError, match=r"step must be an int in \[0, 24\]"):
+        viz.convolution_step(np.zeros((7, 7)), np.ones((3, 3)), step=25)
+    with pytest.raises(ValueError, match="kernel must have 2 dimensions"):
+        viz.convolution_step(np.zeros((7, 7)), np.ones(3))
+    with pytest.raises(ValueError, match="no output position fits"):
+        viz.convolution_step(np.zeros((2, 2)), np.ones((3, 3)))
+
+
+def test_show_convolution_step_marks_window_and_output():
+    fig = viz.show_convolution_step(widgets.EXAMPLE_INPUT, widgets.EXAMPLE_KERNEL,
+                                    stride=2, padding=1, step=4)
+    ax_in, ax_k, ax_out = fig.axes
+    window = [p for p in ax_in.patches if p.get_edgecolor()[:3] != (0, 0, 0)][-1]
+    # step 4 of a 4x4 output is cell (1, 0): window top-left at padded (2, 0)
+    assert (window.get_x(), window.get_y(), window.get_width()) == (-0.5, 1.5, 3)
+    out = ax_out.get_images()[0].get_array()
+    assert out.shape == (4, 4)
+    assert int(np.ma.count(out)) == 5  # steps 0..4 computed, the rest blank
+    expected = naive_cross_correlation(widgets.EXAMPLE_INPUT, widgets.EXAMPLE_KERNEL, 2, 1)
+    assert np.ma.getdata(out)[1, 0] == expected[1, 0]
+    assert f"= {expected[1, 0]:g}" in fig._suptitle.get_text()
+
+
+# ---------------------------------------------------------------------------
+# widgets
+# ---------------------------------------------------------------------------
+
+def test_worked_example_is_65():
+    window = widgets.EXAMPLE_INPUT[:3, :3]
+    assert int((window * widgets.EXAMPLE_KERNEL).sum()) == 65
+    np.testing.assert_array_equal(widgets.example_kernel(3), widgets.EXAMPLE_KERNEL)
+    assert widgets.example_kernel(5).shape == (5, 5)
+
+
+def test_explorer_static_state_is_a_real_picture_and_sentence():
+    ex = widgets.convolution_explorer()
+    assert ex.description.endswith("= 65.")
+    assert ex.png.startswith(b"\x89PNG") and len(ex.png) > 5_000
+    (output,) = ex.figure_area.outputs
+    assert output["output_type"] == "display_data"
+    assert base64.b64decode(output["data"]["image/png"]) == ex.png
+    assert "65" in ex.text.value
+    bundle = ex._repr_mimebundle_()
+    assert bundle["text/plain"] == ex.description
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert plt.get_fignums() == []  # the rendered figure was closed, not left to show twice
+
+
+def test_explorer_recomputes_on_change_and_keeps_step_in_range():
+    ex = widgets.convolution_explorer()
+    assert ex.controls["step"].max == 24
+    ex.controls["step"].value = 24
+    expected = naive_cross_correlation(widgets.EXAMPLE_INPUT, widgets.EXAMPLE_KERNEL, 1, 0)
+    assert "gives output[4, 4] = " in ex.description
+    assert ex.description.endswith(f" = {expected[4, 4]:g}.")
+    before = ex.png
+    ex.controls["stride"].value = 2  # 3x3 output: the step must come back into range
+    assert ex.controls["step"].max == 8 and ex.controls["step"].value == 8
+    expected = naive_cross_correlation(widgets.EXAMPLE_INPUT, widgets.EXAMPLE_KERNEL, 2, 0)
+    assert ex.description.endswith(f"= {expected[2, 2]:g}.")
+    assert ex.png != before
+    with ex.hold():
+        ex.controls["kernel_size"].value = 5
+        ex.controls["padding"].value = 2
+        ex.controls["step"].value = 0
+    k5 = widgets.example_kernel(5)
+    expected = naive_cross_correlation(widgets.EXAMPLE_INPUT, k5, 2, 2)
+    assert ex.controls["step"].max == expected.size - 1
+    assert "gives output[0, 0] = " in ex.description
+    assert ex.description.endswith(f" = {expected[0, 0]:g}.")
+
+
+def test_explorer_pattern_with_custom_controls():
+    import ipywidgets as w
+
+    calls = []
+
+    def draw(n):
+        calls.append(n)
+        fig, ax = plt.subplots()
+        ax.plot(range(n))
+        return fig
+
+    ex = widgets.Explorer({"n": w.IntSlider(value=3, min=1, max=9)}, draw,
+                          lambda n: f"{n} points", title="demo")
+    assert calls == [3] and ex.description == "3 points"
+    ex.controls["n"].value = 5
+    assert calls == [3, 5] and ex.description == "5 points"
+    assert ex.widget.children[0].value == "<b>demo</b>"
+    with pytest.raises(ValueError, match="controls must name at least one"):
+        widgets.Explorer({}, draw)
