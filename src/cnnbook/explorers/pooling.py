@@ -1,0 +1,318 @@
+"""Pooling windows, their outputs and where the gradient goes: geometry, figures, an explorer.
+
+A pooling window of output ``(i, j)`` covers input rows ``i*S - P .. i*S - P + k - 1``
+(and the same for columns); negative rows lie in the padding. Max pooling treats
+padding as -inf, average pooling as zeros that count in the average (torch's
+``count_include_pad=True``). The numbers come from :mod:`cnnbook.numpy`'s pooling
+layers; this module adds the geometry (which cells a window covers, which cell
+wins it) and the pictures.
+
+``window_rows(i, kernel, stride, padding)``     the input rows (or columns) of window ``i``
+``first_max(x, i, j, ...)``                     the cell that wins window ``(i, j)`` (first in scan order)
+``pool_plane(x, kernel, ...)``                  output, gradient and winners of one plane
+``describe_pooling(state, window)``             one sentence about one window and the gradient
+``plot_pooling(x, kernel, ...)``                padded input with windows, output, gradient
+``pooling_explorer(...)``                       the same with controls
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnbook import viz
+from cnnbook.shapes import as_pair, conv_output_size
+
+MODES = ("max", "average")
+
+#: A 7x7 example plane (the book's worked example input): with 3x3 windows and stride 2
+#: the 9 at (2, 2) is the maximum of four overlapping windows.
+EXAMPLE_INPUT = np.array([
+    [4, 4, 6, 2, 1, 0, 2],
+    [5, 7, 8, 3, 0, 1, 1],
+    [6, 8, 9, 4, 1, 0, 2],
+    [4, 6, 7, 5, 2, 1, 0],
+    [2, 3, 5, 6, 4, 2, 1],
+    [1, 2, 3, 5, 6, 3, 2],
+    [0, 1, 2, 4, 5, 7, 4],
+], dtype=float)
+
+
+def _check_plane(x) -> np.ndarray:
+    a = np.asarray(x, dtype=float)
+    if a.ndim != 2:
+        raise ValueError(f"x must have 2 dimensions (H, W); got shape {a.shape}")
+    return a
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
+    return mode
+
+
+def _geometry(shape, kernel, stride, padding):
+    """``(k, s, p, out_shape)`` as pairs, with torch's rules (stride None = kernel)."""
+    k = as_pair(kernel, "kernel")
+    s = as_pair(k if stride is None else stride, "stride")
+    p = as_pair(padding, "padding")
+    if 2 * p[0] > k[0] or 2 * p[1] > k[1]:
+        raise ValueError(f"padding must be at most half the kernel {k}; got padding {p}")
+    out = (conv_output_size(shape[0], k[0], s[0], p[0]),
+           conv_output_size(shape[1], k[1], s[1], p[1]))
+    return k, s, p, out
+
+
+def window_rows(i: int, kernel: int, stride: int | None = None, padding: int = 0) -> range:
+    """Input rows (or columns) under window ``i`` along one axis: ``i*S - P`` up to ``+ k - 1``.
+
+    ``stride=None`` means the kernel size. Negative indices, and indices past the
+    input, lie in the padding.
+    """
+    s = kernel if stride is None else stride
+    top = i * s - padding
+    return range(top, top + kernel)
+
+
+def first_max(x, i: int, j: int, kernel, stride=None, padding=0) -> tuple[int, int]:
+    """Input cell ``(row, col)`` that wins window ``(i, j)`` of max pooling on ``x (H, W)``.
+
+    Cells are scanned row by row; the first one holding the window's maximum wins
+    (torch's rule on ties). Padding (-inf) never wins: a window always overlaps the
+    input because padding is at most half the kernel.
+    """
+    x = _check_plane(x)
+    k, s, p, out = _geometry(x.shape, kernel, stride, padding)
+    if not (0 <= i < out[0] and 0 <= j < out[1]):
+        raise ValueError(f"window (i, j) must lie in the output of shape {out}; got {(i, j)}")
+    best, where = -np.inf, None
+    for r in window_rows(i, k[0], s[0], p[0]):
+        for c in window_rows(j, k[1], s[1], p[1]):
+            if 0 <= r < x.shape[0] and 0 <= c < x.shape[1] and (where is None or x[r, c] > best):
+                best, where = x[r, c], (r, c)
+    return where
+
+
+@dataclass(frozen=True)
+class PoolingState:
+    """One plane pooled, forward and backward.
+
+    ``x (H, W)``; ``out (OH, OW)``; ``dout (OH, OW)`` the upstream gradient used;
+    ``dx (H, W)`` the gradient with respect to ``x``; ``winners (OH, OW, 2)`` the
+    first-maximum cell of each window (max pooling; ``-1`` for average pooling).
+    """
+
+    x: np.ndarray
+    mode: str
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    out: np.ndarray
+    dout: np.ndarray
+    dx: np.ndarray
+    winners: np.ndarray
+
+    @property
+    def windows(self) -> int:
+        return int(self.out.size)
+
+    def window_origin(self, window: int) -> tuple[int, int]:
+        """Top-left input cell (possibly in the padding) of window number ``window`` (row-major)."""
+        i, j = divmod(window, self.out.shape[1])
+        return i * self.stride[0] - self.padding[0], j * self.stride[1] - self.padding[1]
+
+
+def pool_plane(x, kernel, stride=None, padding=0, mode: str = "max", dout=None) -> PoolingState:
+    """Pool one plane ``x (H, W)`` with :mod:`cnnbook.numpy` and pass ``dout`` back.
+
+    ``dout (OH, OW)`` defaults to ones: then ``dx`` counts, for max pooling, how many
+    windows each input cell wins, and for average pooling the share of a gradient of
+    1 per window that reaches each cell.
+    """
+    from cnnbook.numpy import (avgpool2d_backward, avgpool2d_forward, maxpool2d_backward,
+                               maxpool2d_forward)
+
+    x = _check_plane(x)
+    mode = _check_mode(mode)
+    k, s, p, out_shape = _geometry(x.shape, kernel, stride, padding)
+    g = np.ones(out_shape) if dout is None else np.asarray(dout, dtype=float)
+    if g.shape != out_shape:
+        raise ValueError(f"dout must have the output's shape {out_shape}; got shape {g.shape}")
+    forward, backward = ((maxpool2d_forward, maxpool2d_backward) if mode == "max"
+                         else (avgpool2d_forward, avgpool2d_backward))
+    out, cache = forward(x[None, None].copy(), k, s, p)
+    dx = backward(g[None, None].copy(), cache)[0, 0]
+    winners = np.full((*out_shape, 2), -1, dtype=int)
+    if mode == "max":
+        for i in range(out_shape[0]):
+            for j in range(out_shape[1]):
+                winners[i, j] = first_max(x, i, j, k, s, p)
+    return PoolingState(x=x, mode=mode, kernel=k, stride=s, padding=p, out=out[0, 0],
+                        dout=g, dx=dx, winners=winners)
+
+
+def describe_pooling(state: PoolingState, window: int = 0) -> str:
+    """One sentence on window ``window`` (row-major) and one on the gradient of ``dout``."""
+    if not 0 <= window < state.windows:
+        raise ValueError(f"window must be an int in [0, {state.windows - 1}]; got {window!r}")
+    (kh, kw), (ph, pw) = state.kernel, state.padding
+    H, W = state.x.shape
+    i, j = divmod(window, state.out.shape[1])
+    r0, c0 = state.window_origin(window)
+    value = state.out[i, j]
+    pad = f", padding {ph}" if ph == pw else f", padding {state.padding}"
+    stride = state.stride[0] if state.stride[0] == state.stride[1] else state.stride
+    head = (f"{state.mode.capitalize()} pooling, {kh}x{kw} windows, stride {stride}"
+            f"{pad if ph or pw else ''}: the {H}x{W} input gives a "
+            f"{state.out.shape[0]}x{state.out.shape[1]} output. "
+            f"Window ({i}, {j}) covers rows {r0} to {r0 + kh - 1} and columns {c0} to {c0 + kw - 1}")
+    ones = bool(np.all(state.dout == 1))
+    if state.mode == "max":
+        r, c = state.winners[i, j]
+        inside = state.x[max(r0, 0):r0 + kh, max(c0, 0):c0 + kw]
+        ties = int(np.sum(inside == value))
+        tie = (f" ({ties} cells hold it; the first in scan order wins)" if ties > 1 else "")
+        text = (f"{head}; its maximum {value:g} is at ({r}, {c}){tie} and receives the "
+                f"window's whole gradient.")
+        collected = state.dx[r, c]
+        if ones:
+            silent = int(np.sum(state.dx == 0))
+            text += (f" With a gradient of 1 from every output, input ({r}, {c}) collects "
+                     f"{collected:g} and {silent} of the {state.x.size} inputs get nothing.")
+        return text
+    inside = state.x[max(r0, 0):r0 + kh, max(c0, 0):c0 + kw]
+    n_pad = kh * kw - inside.size
+    padded = (f", {n_pad} of its {kh * kw} cells are padding and count as zeros"
+              if n_pad else "")
+    text = (f"{head}{padded}; the average is {inside.sum():g}/{kh * kw} = {value:.3g} and each "
+            f"cell receives 1/{kh * kw} of the window's gradient.")
+    if ones:
+        text += (f" With a gradient of 1 from every output, the inputs collect "
+                 f"{state.dx.sum():.3g} in total ({state.windows} windows"
+                 + (", less the shares that fell on padding)." if (ph or pw) else ")."))
+    return text
+
+
+def _cell_text(value: float) -> str:
+    return f"{value:g}" if float(value).is_integer() else f"{value:.2f}"
+
+
+def plot_pooling(x=None, kernel=3, stride=None, padding=0, mode: str = "max", window: int = 0,
+                 dout=None, *, state: PoolingState | None = None):
+    """Three panels: the padded input with every window dashed and window
+    ``window`` outlined (its winning cell circled for max pooling), the output with that
+    cell outlined, and ``dx``, the gradient that reaches the input when ``dout`` (default
+    ones) comes back. Returns the Figure.
+    """
+    plt = viz._plt()
+    st = state or pool_plane(EXAMPLE_INPUT if x is None else x, kernel, stride, padding, mode,
+                             dout)
+    if not 0 <= window < st.windows:
+        raise ValueError(f"window must be an int in [0, {st.windows - 1}]; got {window!r}")
+    (ph, pw), (kh, kw) = st.padding, st.kernel
+    H, W = st.x.shape
+    padded = np.full((H + 2 * ph, W + 2 * pw), np.nan)
+    padded[ph:ph + H, pw:pw + W] = st.x
+    i, j = divmod(window, st.out.shape[1])
+    r0, c0 = st.window_origin(window)
+    shapes = [padded.shape, st.out.shape, padded.shape]
+    widths = [s[1] for s in shapes]
+    with viz.style():
+        fig, axes = plt.subplots(1, 3, figsize=(0.42 * sum(widths) + 2.4,
+                                                0.42 * max(s[0] for s in shapes) + 1.3),
+                                 gridspec_kw={"width_ratios": widths})
+        ax_in, ax_out, ax_dx = axes
+        lo, hi = float(np.min(st.x)), float(np.max(st.x))
+        viz.show_grid(padded, ax_in, cmap="Greys", vmin=lo, vmax=hi + 0.6 * (hi - lo or 1),
+                      mask_color=viz.COLORS["padding"])
+        fill = "−∞" if st.mode == "max" else "0"
+        for (r, c), v in np.ndenumerate(padded):
+            if np.isnan(v):
+                ax_in.text(c, r, fill, ha="center", va="center", color="#8a8a8a", fontsize=7)
+        for w in range(st.windows):  # every window faintly, the chosen one in red on top
+            top, left = st.window_origin(w)
+            viz.highlight(ax_in, top + ph, left + pw, kh, kw, color=viz.COLORS["output"],
+                          linewidth=1.2, alpha=0.45, linestyle="--")
+        viz.highlight(ax_in, r0 + ph, c0 + pw, kh, kw, color=viz.COLORS["window"])
+        if st.mode == "max":
+            r, c = st.winners[i, j]
+            ax_in.plot(c + pw, r + ph, "o", ms=17, mfc="none", mec=viz.COLORS["window"], mew=2,
+                       zorder=7)
+        ax_in.set_title(f"input {H}x{W}" + (f", padding {ph}" if ph or pw else "")
+                        + f"\nwindow ({i}, {j}) outlined")
+        viz.show_grid(st.out, ax_out, cmap="Blues",
+                      fmt=None if st.mode == "max" else "{:.2f}")
+        viz.highlight(ax_out, i, j, color=viz.COLORS["output"])
+        stride_txt = st.stride[0] if st.stride[0] == st.stride[1] else st.stride
+        ax_out.set_title(f"{st.mode} pool {kh}x{kw}\nstride {stride_txt}: "
+                         f"{st.out.shape[0]}x{st.out.shape[1]}")
+        dx = np.full(padded.shape, np.nan)
+        dx[ph:ph + H, pw:pw + W] = st.dx
+        vmax = float(np.nanmax(dx)) or 1.0
+        viz.show_grid(dx, ax_dx, cmap="Oranges", vmin=0, vmax=vmax * 1.15, fmt="{:.3g}"
+                      if st.mode == "average" else None,
+                      mask_color=viz.COLORS["padding"], fontsize=7)
+        viz.highlight(ax_dx, r0 + ph, c0 + pw, kh, kw, color=viz.COLORS["window"])
+        ones = bool(np.all(st.dout == 1))
+        ax_dx.set_title("gradient dx\n" + ("(every output passes back 1)" if ones
+                                            else "(for the upstream gradient given)"))
+        for ax in axes:  # cell labels lie inside their axes: keep them out of layout sums
+            for text in ax.texts:
+                text.set_in_layout(False)
+        fig.tight_layout()
+    return fig
+
+
+def pooling_explorer(x=None, *, kernel: int = 3, stride: int = 2, padding: int = 0,
+                     mode: str = "max", window: int = 0, max_kernel: int = 4,
+                     max_stride: int = 4):
+    """Controls for kernel, stride, padding, max or average, and which window to outline.
+
+    ``x (H, W)`` defaults to :data:`EXAMPLE_INPUT`. The figure is :func:`plot_pooling`
+    with ``dout`` = ones, so its right panel shows how the gradient is routed (max) or
+    spread (average); the sentence is :func:`describe_pooling`. Padding is kept at most
+    half the kernel (torch's rule) and the window slider within the output.
+    Its initial state (3x3 windows, stride 2, max) shows four overlapping windows
+    handing their gradients to the same input cell.
+    """
+    import ipywidgets as w
+
+    from cnnbook import widgets
+
+    x = EXAMPLE_INPUT if x is None else _check_plane(x)
+    max_kernel = min(max_kernel, *x.shape)
+    slider = dict(continuous_update=False, style={"description_width": "initial"},
+                  layout=w.Layout(width="200px"))
+
+    def n_windows(k, s, p):
+        return int(np.prod(_geometry(x.shape, k, s, p)[3]))
+
+    controls = {
+        "mode": w.ToggleButtons(options=list(MODES), value=_check_mode(mode),
+                                description="pooling", style={"button_width": "90px"}),
+        "kernel": w.IntSlider(value=kernel, min=1, max=max_kernel, description="kernel", **slider),
+        "stride": w.IntSlider(value=stride, min=1, max=max_stride, description="stride", **slider),
+        "padding": w.IntSlider(value=padding, min=0, max=max_kernel // 2, description="padding",
+                               **slider),
+        "window": w.IntSlider(value=0, min=0, max=max(n_windows(kernel, stride, padding) - 1, 0),
+                              description="window", **slider),
+    }
+    controls["window"].value = window
+
+    def adjust(explorer):
+        c = explorer.controls
+        c["padding"].max = c["kernel"].value // 2
+        c["padding"].value = min(c["padding"].value, c["padding"].max)
+        last = n_windows(c["kernel"].value, c["stride"].value, c["padding"].value) - 1
+        c["window"].max = max(last, 0)
+        c["window"].value = min(c["window"].value, last)
+
+    def draw(mode, kernel, stride, padding, window):
+        return plot_pooling(state=pool_plane(x, kernel, stride, padding, mode), window=window)
+
+    def describe(mode, kernel, stride, padding, window):
+        return describe_pooling(pool_plane(x, kernel, stride, padding, mode), window)
+
+    return widgets.Explorer(controls, draw, describe, adjust=adjust,
+                            title="Pooling windows and where the gradient goes")

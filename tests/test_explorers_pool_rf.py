@@ -1,0 +1,267 @@
+"""The pooling and receptive-field explorers: geometry against hand arithmetic, torch and
+brute-force perturbation; figures and widgets built without errors."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from cnnbook.explorers import pooling as P  # noqa: E402
+from cnnbook.explorers import receptive_field as R  # noqa: E402
+from cnnbook.spec import Conv, MaxPool  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+# ---------------------------------------------------------------------------
+# Pooling
+# ---------------------------------------------------------------------------
+
+def test_window_rows_follow_stride_and_padding():
+    assert list(P.window_rows(0, 3, 2, 0)) == [0, 1, 2]
+    assert list(P.window_rows(2, 3, 2, 1)) == [3, 4, 5]
+    assert list(P.window_rows(1, 2)) == [2, 3]  # stride defaults to the kernel
+
+
+def test_first_max_by_hand():
+    x = P.EXAMPLE_INPUT
+    assert P.first_max(x, 0, 0, 3, 2) == (2, 2)
+    # window (0, 2) holds 2 at (0, 6) and at (2, 6): the first in scan order wins
+    assert P.first_max(x, 0, 2, 3, 2) == (0, 6)
+    tie = np.array([[0.0, 1.0], [1.0, 0.0]])
+    assert P.first_max(tie, 0, 0, 2) == (0, 1)
+    # padding never wins, even against negative values
+    assert P.first_max(-np.ones((3, 3)), 0, 0, 3, 1, 1) == (0, 0)
+
+
+def test_first_max_rejects_a_window_outside_the_output():
+    with pytest.raises(ValueError, match="window"):
+        P.first_max(P.EXAMPLE_INPUT, 3, 0, 3, 2)
+
+
+def test_max_pool_plane_by_hand():
+    x = np.array([[1, 3, 2, 1], [4, 2, 0, 1], [5, 6, 1, 2], [0, 2, 3, 4]], dtype=float)
+    st = P.pool_plane(x, 2, mode="max", dout=[[1, 2], [3, 4]])
+    np.testing.assert_array_equal(st.out, [[4, 2], [6, 4]])
+    expected = np.zeros((4, 4))
+    expected[1, 0], expected[0, 2], expected[2, 1], expected[3, 3] = 1, 2, 3, 4
+    np.testing.assert_array_equal(st.dx, expected)
+    np.testing.assert_array_equal(st.winners.reshape(-1, 2), [[1, 0], [0, 2], [2, 1], [3, 3]])
+
+
+def test_overlapping_windows_accumulate_on_the_shared_maximum():
+    st = P.pool_plane(P.EXAMPLE_INPUT, 3, 2, 0, "max")
+    assert st.dx[2, 2] == 4  # the 9 wins all four windows around it
+    assert st.dx.sum() == st.out.size  # routing conserves the gradient
+
+
+@pytest.mark.parametrize("mode", P.MODES)
+@pytest.mark.parametrize("kernel,stride,padding", [(2, None, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0)])
+def test_pool_plane_matches_torch(mode, kernel, stride, padding):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 4, size=(7, 6)).astype(float)  # small integers: plenty of ties
+    st = P.pool_plane(x, kernel, stride, padding, mode)
+    dout = rng.standard_normal(st.out.shape)
+    st = P.pool_plane(x, kernel, stride, padding, mode, dout)
+    xt = torch.tensor(x[None, None], requires_grad=True)
+    f = F.max_pool2d if mode == "max" else F.avg_pool2d
+    yt = f(xt, kernel, stride, padding)
+    yt.backward(torch.tensor(dout[None, None]))
+    np.testing.assert_allclose(st.out, yt.detach().numpy()[0, 0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(st.dx, xt.grad.numpy()[0, 0], rtol=0, atol=1e-12)
+
+
+def test_winners_route_the_gradient():
+    """dx built from the explorer's own winners equals cnnbook.numpy's backward pass."""
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 3, size=(8, 8)).astype(float)
+    st = P.pool_plane(x, 3, 2, 1, "max")
+    routed = np.zeros_like(x)
+    for (i, j), g in np.ndenumerate(st.dout):
+        r, c = st.winners[i, j]
+        routed[r, c] += g
+    np.testing.assert_array_equal(routed, st.dx)
+
+
+def test_average_pooling_drops_the_shares_on_padding():
+    st = P.pool_plane(np.ones((4, 4)), 3, 1, 1, "average")
+    assert st.out[0, 0] == pytest.approx(4 / 9)
+    # corners are covered by 4 windows, edges by 6, inner cells by 9
+    assert st.dx.sum() == pytest.approx((4 * 4 + 8 * 6 + 4 * 9) / 9)
+    assert (st.winners == -1).all()
+
+
+def test_pool_plane_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="half the kernel"):
+        P.pool_plane(P.EXAMPLE_INPUT, 2, 1, 2)
+    with pytest.raises(ValueError, match="mode"):
+        P.pool_plane(P.EXAMPLE_INPUT, 2, mode="median")
+    with pytest.raises(ValueError, match="2 dimensions"):
+        P.pool_plane(np.ones((1, 4, 4)), 2)
+    with pytest.raises(ValueError, match="dout"):
+        P.pool_plane(P.EXAMPLE_INPUT, 2, dout=np.ones((2, 2)))
+
+
+def test_describe_pooling_states_the_numbers():
+    st = P.pool_plane(P.EXAMPLE_INPUT, 3, 2, 0, "max")
+    text = P.describe_pooling(st, 0)
+    assert "3x3 output" in text and "maximum 9 is at (2, 2)" in text and "collects 4" in text
+    assert "first in scan order" in P.describe_pooling(st, 2)
+    avg = P.describe_pooling(P.pool_plane(P.EXAMPLE_INPUT, 3, 1, 1, "average"), 0)
+    assert "5 of its 9 cells are padding" in avg and "20/9" in avg
+    with pytest.raises(ValueError, match="window"):
+        P.describe_pooling(st, 9)
+
+
+def test_plot_pooling_has_three_panels():
+    fig = P.plot_pooling(P.EXAMPLE_INPUT, 3, 2, 1, "max", window=5)  # 4x4 output
+    assert len(fig.axes) == 3
+    assert "window (1, 1)" in fig.axes[0].get_title()
+
+
+def test_pooling_explorer_static_state_and_controls():
+    pytest.importorskip("ipywidgets")
+    ex = P.pooling_explorer()
+    assert ex.png.startswith(b"\x89PNG")
+    assert "collects 4" in ex.description
+    with ex.hold():
+        ex.controls["kernel"].value = 2
+        ex.controls["padding"].value = 1
+    assert ex.controls["padding"].max == 1
+    ex.controls["kernel"].value = 1  # padding must follow down to 0
+    assert ex.controls["padding"].value == 0
+    # 1x1 windows with stride 2 on 7x7: (7 - 1) // 2 + 1 = 4 per axis, windows 0..15
+    assert ex.controls["window"].max == 4 * 4 - 1
+    ex.controls["mode"].value = "average"
+    assert ex.description.startswith("Average pooling")
+
+
+# ---------------------------------------------------------------------------
+# Receptive fields
+# ---------------------------------------------------------------------------
+
+def test_field_span_of_stacked_3x3():
+    layers = R.conv_stack(3, 3, 1)
+    assert R.field_span(layers, 16, (8, 8)) == ((5, 11), (5, 11))
+    assert R.field_span(R.conv_stack(2, 3, 1), 16, (0, 0)) == ((-2, 2), (-2, 2))
+
+
+def test_field_span_with_pooling_by_hand():
+    # conv3 p1 -> pool2 -> conv3 p1 -> pool2: r = 3, 4, 8, 10; j = 1, 2, 2, 4; start 1.5
+    layers = (Conv(1, 3, padding=1), MaxPool(2), Conv(1, 3, padding=1), MaxPool(2))
+    (r0, r1), (c0, c1) = R.field_span(layers, 32, (3, 2))
+    assert (r0, r1) == (9, 18)      # centre 1.5 + 4*3 = 13.5, +- 4.5
+    assert (c0, c1) == (5, 14)
+
+
+def test_dependency_cone_by_hand():
+    assert R.dependency_cone(R.conv_stack(3, 3, 1), 16, 8) == [(5, 11), (6, 10), (7, 9), (8, 8)]
+    # padding positions are read but not followed further down
+    cone = R.dependency_cone(R.conv_stack(2, 3, 1), 16, 0)
+    assert cone == [(-1, 2), (-1, 1), (0, 0)]
+
+
+@pytest.mark.parametrize("layers,kernel,stride,pooling", [
+    (3, 3, 1, "none"), (2, 5, 2, "none"), (2, 3, 1, R.POOLING[1]), (3, 2, 1, "none"),
+    (2, 3, 2, R.POOLING[1]),
+])
+def test_cone_agrees_with_the_recurrence(layers, kernel, stride, pooling):
+    """Two derivations: the walk down from one unit and the size/jump/start recurrence."""
+    stack = R.conv_stack(layers, kernel, stride, pooling)
+    size = 20
+    n_out = R.dependency_cone(stack, size, 0)  # valid call
+    from cnnbook.shapes import receptive_fields
+
+    n = receptive_fields(stack, (size, size))[-1].output_size[0]
+    for u in range(n):
+        (r0, r1), _ = R.field_span(stack, size, (u, 0))
+        lo, hi = R.dependency_cone(stack, size, u)[0]
+        assert hi - lo + 1 <= r1 - r0 + 1
+        # inside the image the walk reaches what the recurrence predicts, except pixels
+        # that floor rounding leaves unread at the far edge
+        assert max(lo, 0) == max(r0, 0)
+        assert min(hi, size - 1) <= min(r1, size - 1)
+    assert n_out[-1] == (0, 0)
+
+
+def _brute_force_field(stack, size, unit):
+    """Pixels whose large positive change moves ``unit`` of a network with positive weights."""
+    from cnnbook.numpy import build
+    from cnnbook.spec import Architecture
+
+    net = build(Architecture("probe", (1, size, size), stack), rng=0, dtype=np.float64)
+    for name, p in net.params.items():
+        p[...] = np.abs(p) + 0.1  # positive weights: no cancellation anywhere
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0, 1, (1, 1, size, size))
+    pixel = np.arange(size * size)
+    batch = np.repeat(base, pixel.size, axis=0)
+    batch[pixel, 0, pixel // size, pixel % size] += 100.0
+    moved = net.forward(batch)[:, 0, unit[0], unit[1]] != net.forward(base)[0, 0, unit[0], unit[1]]
+    return moved.reshape(size, size)
+
+
+@pytest.mark.parametrize("stack_args,unit", [((3, 3, 1, "none"), (5, 6)),
+                                             ((2, 3, 1, R.POOLING[1]), (0, 2)),
+                                             ((2, 3, 2, "none"), (2, 1))])
+def test_cone_matches_brute_force_perturbation(stack_args, unit):
+    stack = R.conv_stack(*stack_args)
+    size = 12
+    moved = _brute_force_field(stack, size, unit)
+    (a0, a1), (b0, b1) = (R.dependency_cone(stack, size, unit[0])[0],
+                          R.dependency_cone(stack, size, unit[1])[0])
+    expected = np.zeros((size, size), dtype=bool)
+    expected[max(a0, 0):min(a1, size - 1) + 1, max(b0, 0):min(b1, size - 1) + 1] = True
+    np.testing.assert_array_equal(moved, expected)
+
+
+def test_conv_stack_and_errors():
+    stack = R.conv_stack(2, 5, 2, R.POOLING[1])
+    assert stack == (Conv(1, 5, 2, 2), MaxPool(2), Conv(1, 5, 2, 2), MaxPool(2))
+    with pytest.raises(ValueError, match="layers"):
+        R.conv_stack(0)
+    with pytest.raises(ValueError, match="pooling"):
+        R.conv_stack(2, pooling="avg")
+    with pytest.raises(ValueError, match="unit"):
+        R.field_span(R.conv_stack(3), 16, (16, 0))
+    with pytest.raises(ValueError, match="index"):
+        R.dependency_cone(R.conv_stack(3), 16, -1)
+
+
+def test_describe_receptive_field():
+    text = R.describe_receptive_field(R.conv_stack(3, 3, 1), 16, (8, 8))
+    assert "3, 5, 7 pixels" in text and "7x7 square" in text
+    edge = R.describe_receptive_field(R.conv_stack(2, 3, 1), 16, (0, 0))
+    assert "only 9 lie in the image" in edge
+
+
+def test_plot_receptive_field_has_two_panels():
+    fig = R.plot_receptive_field(R.conv_stack(2, 3, 2, R.POOLING[1]), 16, (0, 0))
+    assert len(fig.axes) == 2
+    assert len(fig.axes[0].get_yticklabels()) == 5  # input + 4 layers
+
+
+def test_receptive_field_explorer_static_state_and_controls():
+    pytest.importorskip("ipywidgets")
+    ex = R.receptive_field_explorer()
+    assert ex.png.startswith(b"\x89PNG")
+    assert "7x7 square" in ex.description
+    with ex.hold():
+        ex.controls["kernel"].value = 7
+        ex.controls["stride"].value = 3
+        ex.controls["pooling"].value = R.POOLING[1]
+        ex.controls["layers"].value = 5
+    # 16 -> 6 -> 3 -> 1 ...: only as many layers as fit on the input remain
+    assert ex.controls["layers"].value < 5
+    assert ex.controls["row"].max >= 0 and ex.controls["row"].value <= ex.controls["row"].max
