@@ -36,7 +36,7 @@ book: setup
 	$(BIN)/jupyter-book build . -W --keep-going
 
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not browser"

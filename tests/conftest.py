@@ -228,3 +228,11 @@ def browser_context():
             yield wrapped
         finally:
             context.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``--dist loadgroup``), every test of the built book runs on one
+    worker: the build happens once and no other worker rewrites _build/html meanwhile."""
+    for item in items:
+        if "built_book" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("book"))

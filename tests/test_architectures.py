@@ -16,7 +16,7 @@ from cnnbook.architectures import VGG_CONFIGS, alexnet, googlenet, lenet5, vgg
 from cnnbook.shapes import summary
 from cnnbook.spec import Architecture, AuxHead, Inception
 
-torch = pytest.importorskip("torch")
+import torch
 nn = torch.nn
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "cnnbook"

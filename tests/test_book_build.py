@@ -154,8 +154,7 @@ def test_intro_glued_number_matches_an_independent_computation(built_book):
 
 def test_numbered_chapters_carry_their_number(built_book):
     chapters = numbered_docnames()
-    if not chapters:
-        pytest.skip("no numbered chapter in _toc.yml yet")
+    assert chapters, "_toc.yml has no numbered chapter"
     for number, doc in enumerate(chapters, start=1):
         html = built_book.page(doc).read_text()
         found = re.search(r'<h1[^>]*>\s*<span class="section-number">([\d.]+)\s*</span>', html)

@@ -74,7 +74,7 @@ def test_alexnet_224_is_not_an_integer(ch1):
 
 
 def test_alexnet_output_size_against_torch(ch1):
-    torch = pytest.importorskip("torch")
+    import torch
     out = torch.nn.functional.conv2d(torch.zeros(1, 3, 227, 227), torch.zeros(2, 3, 11, 11),
                                      stride=4)
     assert out.shape[-1] == ch1["ch1_alexnet_out"]
@@ -98,7 +98,7 @@ def test_one_by_one_convolution_is_a_matmul(ch1):
 
 def test_one_by_one_convolution_is_a_matmul_in_torch():
     """The same claim, checked here with torch and einsum only."""
-    torch = pytest.importorskip("torch")
+    import torch
     rng = np.random.default_rng(7)
     x = rng.standard_normal((3, 6, 4, 5))
     w = rng.standard_normal((2, 6, 1, 1))

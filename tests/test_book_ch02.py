@@ -109,7 +109,7 @@ def test_glued_torch_agreement(ch2):
 @pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), (3, 2)])
 def test_backward_agrees_with_torch_autograd_in_float64(stride, padding):
     """Computed here, independently of the chapter."""
-    torch = pytest.importorskip("torch")
+    import torch
     from cnnbook.numpy import conv2d_backward, conv2d_forward
 
     rng = np.random.default_rng(11)

@@ -108,7 +108,7 @@ def test_measured_totals_and_a_lrn(ch7):
 
 @pytest.mark.slow
 def test_vgg16_params_match_a_torch_model():
-    torch = pytest.importorskip("torch")
+    import torch
     nn = torch.nn
     layers, c_in = [], 3
     for block in VGG["D"]:

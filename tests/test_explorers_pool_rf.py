@@ -67,7 +67,7 @@ def test_overlapping_windows_accumulate_on_the_shared_maximum():
 @pytest.mark.parametrize("mode", P.MODES)
 @pytest.mark.parametrize("kernel,stride,padding", [(2, None, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0)])
 def test_pool_plane_matches_torch(mode, kernel, stride, padding):
-    torch = pytest.importorskip("torch")
+    import torch
     F = torch.nn.functional
     rng = np.random.default_rng(0)
     x = rng.integers(0, 4, size=(7, 6)).astype(float)  # small integers: plenty of ties
@@ -131,7 +131,7 @@ def test_plot_pooling_has_three_panels():
 
 
 def test_pooling_explorer_static_state_and_controls():
-    pytest.importorskip("ipywidgets")
+    import ipywidgets  # noqa: F401  (required: the explorer is a widget)
     ex = P.pooling_explorer()
     assert ex.png.startswith(b"\x89PNG")
     assert "collects 4" in ex.description
@@ -253,7 +253,7 @@ def test_plot_receptive_field_has_two_panels():
 
 
 def test_receptive_field_explorer_static_state_and_controls():
-    pytest.importorskip("ipywidgets")
+    import ipywidgets  # noqa: F401  (required: the explorer is a widget)
     ex = R.receptive_field_explorer()
     assert ex.png.startswith(b"\x89PNG")
     assert "7x7 square" in ex.description
