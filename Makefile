@@ -44,5 +44,14 @@ test-fast: setup
 bench: setup
 	$(BIN)/python -m benchmarks
 
+# The student release of the exercises (nbgrader generate_assignment) into exercises/release/.
+release: setup
+	$(BIN)/python exercises/course.py release
+
+# Grade every submission of ASSIGNMENT in exercises/submitted/ in the sandbox.
+grade: setup
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=ps01_convolution"; exit 2; }
+	$(BIN)/python -m autograder --course exercises --assignment $(ASSIGNMENT)
+
 clean:
 	rm -rf _build test-artifacts

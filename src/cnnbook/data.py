@@ -18,6 +18,7 @@ int64 arrays ``(N,)``. Randomness comes from an explicit
 from __future__ import annotations
 
 import functools
+import importlib.util
 import gzip
 import numbers
 import os
@@ -90,12 +91,25 @@ def _stratified_test_mask(labels: np.ndarray, test_size: int, seed: int) -> np.n
     return mask
 
 
+def _bundled_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 digits ``(1797, 8, 8)`` and labels, read from the file it ships.
+
+    Reading ``sklearn/datasets/data/digits.csv.gz`` directly gives exactly
+    ``load_digits()`` without importing scikit-learn (seconds on a cold start).
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("digits32 needs scikit-learn's bundled digits: "
+                                  "pip install scikit-learn")
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
+    table = np.loadtxt(path, delimiter=",")
+    return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
+
+
 @functools.lru_cache(maxsize=2)
 def _digits32_all(interpolation: str):
-    from sklearn.datasets import load_digits  # bundled with scikit-learn: no download
-
-    digits = load_digits()
-    small = digits.images / 16.0  # (1797, 8, 8), values 0..16 -> [0, 1]
+    digits_8x8, labels = _bundled_digits()  # bundled with scikit-learn: no download
+    small = digits_8x8 / 16.0  # (1797, 8, 8), values 0..16 -> [0, 1]
     if interpolation == "bilinear":
         m = _interpolation_matrix(8, _DIGIT_SIZE)
         big = np.einsum("oi,nij,pj->nop", m, small, m)
@@ -105,7 +119,6 @@ def _digits32_all(interpolation: str):
     images = np.zeros((len(small), 1, _CANVAS, _CANVAS), dtype=np.float32)
     off = (_CANVAS - _DIGIT_SIZE) // 2
     images[:, 0, off:off + _DIGIT_SIZE, off:off + _DIGIT_SIZE] = big
-    labels = digits.target.astype(np.int64)
     test = _stratified_test_mask(labels, DIGITS32_TEST_SIZE, _SPLIT_SEED)
     for a in (images, labels, test):
         a.setflags(write=False)
