@@ -1,0 +1,15 @@
+"""Manifest of problem set 4: receptive fields, equivariance and invariance."""
+
+ASSIGNMENT = "ps04_receptive_fields"
+
+TESTS = {
+    "test_receptive_field": ["receptive_field"],
+    "test_receptive_field_start": ["receptive_field"],
+    "test_shift": ["shift"],
+    "test_equivariance_error": ["equivariance_error", "shift"],
+    "test_invariance_error": ["invariance_error"],
+}
+
+FORBIDDEN = ["cnnbook.shapes.receptive_fields"]
+
+TIMEOUT_S = {}

@@ -1,0 +1,16 @@
+"""Manifest of problem set 7: GoogLeNet."""
+
+ASSIGNMENT = "ps07_googlenet"
+
+TESTS = {
+    "test_inception": ["Inception"],
+    "test_bottleneck_savings": ["bottleneck_savings"],
+    "test_gap_head": ["GAPHead"],
+}
+
+FORBIDDEN = [
+    "cnnbook.torch.build", "cnnbook.shapes.summary", "cnnbook.shapes.inception_table",
+    "cnnbook.shapes.conv_params", "cnnbook.shapes.conv_macs", "cnnbook.architectures.googlenet",
+]
+
+TIMEOUT_S = {}

@@ -1,0 +1,330 @@
+"""The exercise course: build the source notebooks, release them, grade them with nbgrader.
+
+    python exercises/course.py build              # authoring/*.py -> source/<a>/<a>.ipynb
+    python exercises/course.py check              # fail if a source notebook is stale
+    python exercises/course.py release [a ...]    # nbgrader generate_assignment -> release/
+    python exercises/course.py autograde [a ...]  # nbgrader autograde of submitted/*/<a>
+    python exercises/course.py feedback [a ...]   # nbgrader generate_feedback -> feedback/
+    python exercises/course.py export             # every grade -> grades.csv
+
+Every command takes ``--root DIR`` to work on a copy of the course (the tests do);
+``autograde`` and ``feedback`` take ``--student ID``. No assignment names means all of
+them. The nbgrader commands run through nbgrader's in-process API (one start-up, not
+one per command) with the environment below; nbgrader's own CLI works the same way:
+
+    cd exercises && PATH=../.venv/bin:$PATH PYTHONPATH=.. nbgrader autograde ps01_convolution
+
+Notebooks are written in ``authoring/<assignment>.py``, a plain-text form of the
+notebook that diffs well; ``build`` turns each into the ``.ipynb`` that nbgrader
+reads (no outputs, nbgrader metadata filled in). A cell starts with a line
+
+    # %% [markdown]                          text (every line starts with "# ")
+    # %% [markdown] answer id=ID points=N    manually graded written answer
+    # %%                                     ordinary code
+    # %% solution id=ID                      code with ### BEGIN/END SOLUTION
+    # %% test id=ID points=N                 autograded test (visible + hidden part)
+    # %% locked id=ID                        read-only code
+
+nbgrader runs the notebooks with the assignment folder as working directory; the
+hidden tests import ``autograder`` (kept outside the student's package), so the
+grading commands put the repository root on ``PYTHONPATH``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+AUTHORING = HERE / "authoring"
+
+ASSIGNMENTS = [
+    "ps01_convolution",
+    "ps02_conv_backprop",
+    "ps03_pooling",
+    "ps04_receptive_fields",
+    "ps05_lenet",
+    "ps06_alexnet_vgg",
+    "ps07_googlenet",
+]
+
+_HEADER = re.compile(r"^# %%(?P<rest>.*)$")
+
+
+# ---------------------------------------------------------------------------
+# authoring text -> notebook
+# ---------------------------------------------------------------------------
+
+def _parse_header(rest: str, where: str) -> dict:
+    rest = rest.strip()
+    kind = "code"
+    if rest.startswith("[markdown]"):
+        kind, rest = "markdown", rest[len("[markdown]"):].strip()
+    words = rest.split()
+    role = words[0] if words and "=" not in words[0] else ""
+    opts = dict(w.split("=", 1) for w in words[1 if role else 0:])
+    allowed = {("code", ""), ("code", "solution"), ("code", "test"), ("code", "locked"),
+               ("markdown", ""), ("markdown", "answer"), ("markdown", "locked")}
+    if (kind, role) not in allowed:
+        raise ValueError(f"{where}: unknown cell header {rest!r}")
+    if role and "id" not in opts:
+        raise ValueError(f"{where}: a {role} cell needs id=...")
+    if role in ("test", "answer") and "points" not in opts:
+        raise ValueError(f"{where}: a {role} cell needs points=...")
+    return {"kind": kind, "role": role, **opts}
+
+
+def parse(text: str, name: str = "<text>") -> list[dict]:
+    """Cells of an authoring file: dicts with kind, role, id, points and source."""
+    cells, current, body = [], None, []
+
+    def close():
+        if current is not None:
+            lines = body[:]
+            if current["kind"] == "markdown":
+                for n, line in enumerate(lines):
+                    if line and line != "#" and not line.startswith("# "):
+                        raise ValueError(f"{name}: markdown line must start with '# ': {line!r}")
+                lines = [line[2:] for line in lines]
+            while lines and not lines[0].strip():
+                lines.pop(0)
+            while lines and not lines[-1].strip():
+                lines.pop()
+            cells.append({**current, "source": "\n".join(lines)})
+
+    for number, line in enumerate(text.splitlines(), 1):
+        m = _HEADER.match(line)
+        if m:
+            close()
+            current, body = _parse_header(m.group("rest"), f"{name}:{number}"), []
+        elif current is not None:
+            body.append(line)
+    close()
+    ids = [c["id"] for c in cells if "id" in c]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        raise ValueError(f"{name}: duplicate cell ids {sorted(dupes)}")
+    return cells
+
+
+def _metadata(cell: dict) -> dict:
+    role = cell["role"]
+    if not role:
+        return {}
+    meta = {
+        "grade": role in ("test", "answer"),
+        "grade_id": cell["id"],
+        "locked": role in ("test", "locked"),
+        "schema_version": 3,
+        "solution": role in ("solution", "answer"),
+        "task": False,
+    }
+    if meta["grade"]:
+        points = float(cell["points"])
+        meta["points"] = int(points) if points.is_integer() else points
+    return {"nbgrader": meta}
+
+
+def to_notebook(cells: list[dict], name: str) -> dict:
+    """An nbformat-4.5 notebook (as a dict) without outputs."""
+    nb_cells = []
+    for n, cell in enumerate(cells):
+        digest = hashlib.sha1(f"{name}/{n}/{cell.get('id', '')}".encode()).hexdigest()[:8]
+        entry = {
+            "cell_type": cell["kind"],
+            "id": cell.get("id", f"cell-{digest}"),
+            "metadata": _metadata(cell),
+            "source": cell["source"].splitlines(keepends=True),
+        }
+        if cell["kind"] == "code":
+            entry.update(execution_count=None, outputs=[])
+        nb_cells.append(entry)
+    return {
+        "cells": nb_cells,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                           "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def notebook_text(name: str, authoring: Path = AUTHORING) -> str:
+    cells = parse((authoring / f"{name}.py").read_text(), name)
+    return json.dumps(to_notebook(cells, name), indent=1, ensure_ascii=False) + "\n"
+
+
+def source_path(root: Path, name: str) -> Path:
+    return root / "source" / name / f"{name}.ipynb"
+
+
+def build(root: Path, names) -> None:
+    """Write ``source/<name>/<name>.ipynb`` under ``root`` from each authoring file."""
+    for name in names:
+        path = source_path(root, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(notebook_text(name))
+        print(f"wrote {path}")
+
+
+def stale(root: Path, names) -> list[str]:
+    """Assignments whose source notebook differs from its authoring file."""
+    out = []
+    for name in names:
+        path = source_path(root, name)
+        if not path.exists() or path.read_text() != notebook_text(name):
+            out.append(name)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# nbgrader
+# ---------------------------------------------------------------------------
+
+def grading_env() -> dict:
+    """The environment nbgrader and its kernels run in: this interpreter's ``bin/``
+    first on PATH (nbgrader calls ``alembic``), the repository root on PYTHONPATH
+    (the hidden tests import ``autograder``)."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    paths = [str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return env
+
+
+@contextlib.contextmanager
+def grading_environment():
+    """:func:`grading_env` applied to ``os.environ`` for the duration (for nbgrader's
+    in-process API, whose kernels inherit this process's environment)."""
+    saved = dict(os.environ)
+    os.environ.update(grading_env())
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def load_config(root: Path):
+    """The course's nbgrader configuration with its root set to ``root``."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    return config
+
+
+def nbgrader_api(root: Path):
+    """nbgrader's in-process API on the course at ``root`` (no start-up per command)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = load_config(root)
+    return NbGraderAPI(CourseDirectory(config=config), config=config)
+
+
+def _report(result: dict, what: str) -> None:
+    log = (result.get("log") or "").strip()
+    if log:
+        print(log)
+    if not result.get("success"):
+        raise SystemExit(f"{what} failed:\n{result.get('error') or ''}")
+
+
+def students(root: Path, folder: str, name: str, only: str | None) -> list[str]:
+    """Students with a ``<folder>/<student>/<name>`` directory (or just ``only``)."""
+    if only:
+        return [only]
+    return sorted(p.parent.name for p in (root / folder).glob(f"*/{name}") if p.is_dir())
+
+
+def release(root: Path, names) -> None:
+    api = nbgrader_api(root)
+    with grading_environment():
+        for name in names:
+            _report(api.generate_assignment(name, force=True), f"generate_assignment {name}")
+
+
+def autograde(root: Path, names, only: str | None = None) -> dict:
+    """Autograde every submission (or one student's); returns seconds per submission."""
+    api = nbgrader_api(root)
+    seconds = {}
+    with grading_environment():
+        for name in names:
+            for student in students(root, "submitted", name, only):
+                start = time.perf_counter()
+                _report(api.autograde(name, student, force=True, create=True),
+                        f"autograde {name} {student}")
+                seconds[(name, student)] = time.perf_counter() - start
+                print(f"graded {name} for {student} in {seconds[(name, student)]:.1f} s")
+    return seconds
+
+
+def feedback(root: Path, names, only: str | None = None) -> None:
+    api = nbgrader_api(root)
+    with grading_environment():
+        for name in names:
+            for student in students(root, "autograded", name, only):
+                _report(api.generate_feedback(name, student, force=True),
+                        f"generate_feedback {name} {student}")
+
+
+def export(root: Path) -> Path:
+    """Every grade in the gradebook to ``<root>/grades.csv`` (nbgrader's CSV exporter)."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+
+    config = load_config(root)
+    out = root / "grades.csv"
+    with Gradebook(config.CourseDirectory.get("db_url", f"sqlite:///{root / 'gradebook.db'}"),
+                   config.CourseDirectory.course_id) as gb:
+        CsvExportPlugin(to=str(out)).export(gb)
+    print(f"wrote {out}")
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["build", "check", "release", "autograde",
+                                            "feedback", "export"])
+    parser.add_argument("assignments", nargs="*", help="default: all")
+    parser.add_argument("--root", type=Path, default=HERE,
+                        help="course root (default: %(default)s)")
+    parser.add_argument("--student", help="autograde/feedback: only this student")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    names = args.assignments or ASSIGNMENTS
+    unknown = [n for n in names if n not in ASSIGNMENTS]
+    if unknown:
+        parser.error(f"unknown assignments {unknown}; known: {ASSIGNMENTS}")
+    if args.command == "build":
+        build(root, names)
+    elif args.command == "check":
+        bad = stale(root, names)
+        if bad:
+            print(f"stale source notebooks (run: python exercises/course.py build): {bad}")
+            return 1
+        print("source notebooks are up to date")
+    elif args.command == "release":
+        release(root, names)
+    elif args.command == "autograde":
+        autograde(root, names, args.student)
+    elif args.command == "feedback":
+        feedback(root, names, args.student)
+    elif args.command == "export":
+        export(root)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

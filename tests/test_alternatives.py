@@ -1,0 +1,41 @@
+"""Correct answers that differ from the notebooks' solutions earn full marks.
+
+Each alternative in ``tests/mutants/alternatives.py`` replaces one or more solution
+cells (a loop version for a vectorized one, matrix products for loops, other module
+layouts and layer names...); every hidden test that uses it must pass, in-process.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mutants import corpus  # noqa: E402
+from mutants.alternatives import ALTERNATIVES  # noqa: E402
+
+import autograder.assignments as manifests  # noqa: E402
+
+CASES = [(assignment, alt) for assignment, alts in ALTERNATIVES.items() for alt in alts]
+
+
+def test_every_assignment_has_alternatives():
+    assert {a for a, _ in CASES} == set(manifests.all_manifests())
+
+
+@pytest.mark.parametrize("assignment, alternative", CASES,
+                         ids=[f"{a.split('_')[0]}: {alt.name}" for a, alt in CASES])
+def test_alternative_scores_full_marks(assignment, alternative):
+    module = __import__(f"mutants.{assignment.split('_')[0]}", fromlist=["x"])
+    outcomes, errors = corpus.run_alternative(
+        assignment, manifests.load(assignment), alternative,
+        skip=getattr(module, "SKIP", ()), needs=getattr(module, "NEEDS", None))
+    assert not errors, f"cells failed: {errors}"
+    assert outcomes, "the alternative is used by no test"
+    failed = {t: o.message for t, o in outcomes.items() if not o.passed}
+    assert not failed, f"{alternative.name} loses points: {failed}"
+    noisy = {t: o.stderr for t, o in outcomes.items() if o.stderr}
+    assert not noisy, f"{alternative.name} makes a hidden test write to stderr: {noisy}"
