@@ -1,0 +1,375 @@
+"""The instructor's side: an nbgrader course folder, its gradebook and the manifests.
+
+Tests, points and cell ids come from the gradebook (what ``nbgrader
+generate_assignment`` recorded, hidden tests included) and the source notebook; never
+from a submission. The manifest (``autograder/assignments/psNN.py``, or any module
+with ``ASSIGNMENT``/``TESTS``/``FORBIDDEN``/``TIMEOUT_S``) adds the student names each
+test uses, the forbidden reference functions and per-test time limits.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import importlib
+import importlib.util
+import os
+import pkgutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import notebook as nbmod
+from .model import (AssignmentSpec, CellSpec, GraderSettings, NotebookInput, NotebookSpec,
+                    SubmissionJob, TestSpec)
+
+DEFAULT_TEST_TIMEOUT_S = 30.0
+MAX_EXTRA_FILE_BYTES = 50 << 20
+
+
+class CourseError(Exception):
+    """The course, assignment or manifest is not usable; the message says what to do."""
+
+
+# ---------------------------------------------------------------------------
+# the course folder
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Course:
+    root: Path
+    config: object          #: traitlets Config read from nbgrader_config.py
+    coursedir: object       #: nbgrader CourseDirectory
+
+    @property
+    def db_url(self) -> str:
+        return self.coursedir.db_url
+
+    @property
+    def course_id(self) -> str:
+        return self.coursedir.course_id
+
+    @property
+    def db_path(self) -> Path | None:
+        url = self.db_url
+        return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
+
+    def path(self, kind: str, student: str, assignment: str) -> Path:
+        """``submitted``/``autograded``/``source`` folder of a student's assignment."""
+        directory = {"submitted": self.coursedir.submitted_directory,
+                     "autograded": self.coursedir.autograded_directory,
+                     "source": self.coursedir.source_directory,
+                     "feedback": self.coursedir.feedback_directory}[kind]
+        return Path(self.coursedir.format_path(directory, student, assignment))
+
+    @property
+    def ignore(self) -> list:
+        return list(self.coursedir.ignore)
+
+    def cell_timeout(self, default: float) -> float:
+        try:
+            value = self.config.Execute.timeout
+            return float(value) if isinstance(value, (int, float)) and value > 0 else default
+        except AttributeError:
+            return default
+
+
+def load_course(root) -> Course:
+    """Read ``nbgrader_config.py`` of the course at ``root`` (as nbgrader would)."""
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise CourseError(f"course folder {root} does not exist")
+    config = Config()
+    cfg_file = root / "nbgrader_config.py"
+    if cfg_file.exists():
+        config.merge(PyFileConfigLoader(cfg_file.name, str(root)).load_config())
+    config.CourseDirectory.root = str(root)
+    coursedir = CourseDirectory(config=config)
+    return Course(root, config, coursedir)
+
+
+# ---------------------------------------------------------------------------
+# manifests
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Manifest:
+    tests: dict
+    forbidden: tuple
+    timeouts: dict
+    default_timeout: float
+    source: str | None      #: the module's file (hidden from the sandbox)
+
+
+def load_manifest(assignment: str, package: str | None = "autograder.assignments",
+                  module: str | None = None) -> Manifest:
+    """The manifest of ``assignment``: ``module`` when given, else the module of
+    ``package`` whose ``ASSIGNMENT`` equals it. No manifest is an error only when
+    one was named; otherwise tests get their names from their own source."""
+    mod = None
+    default = DEFAULT_TEST_TIMEOUT_S
+    if module:
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as exc:
+            raise CourseError(f"cannot import the manifest {module!r}: {exc}") from None
+    elif package:
+        try:
+            pkg = importlib.import_module(package)
+        except ImportError:
+            pkg = None
+        if pkg is not None:
+            default = float(getattr(pkg, "DEFAULT_TIMEOUT_S", default))
+            loader = getattr(pkg, "load", None)
+            if callable(loader):
+                try:
+                    mod = loader(assignment)
+                except (KeyError, ImportError):
+                    mod = None
+            if mod is None or getattr(mod, "ASSIGNMENT", None) != assignment:
+                mod = None
+                for info in pkgutil.iter_modules(getattr(pkg, "__path__", [])):
+                    cand = importlib.import_module(f"{package}.{info.name}")
+                    if getattr(cand, "ASSIGNMENT", None) == assignment:
+                        mod = cand
+                        break
+    if mod is None:
+        return Manifest({}, (), {}, default, None)
+    if getattr(mod, "ASSIGNMENT", assignment) != assignment:
+        raise CourseError(f"manifest {mod.__name__} is for {mod.ASSIGNMENT!r}, not {assignment!r}")
+    forbidden = getattr(mod, "FORBIDDEN", ())
+    if isinstance(forbidden, dict):  # per test: the grader forbids the union everywhere
+        forbidden = [n for names in forbidden.values() for n in names]
+    return Manifest(dict(getattr(mod, "TESTS", {})), tuple(dict.fromkeys(forbidden)),
+                    dict(getattr(mod, "TIMEOUT_S", {})),
+                    float(getattr(mod, "DEFAULT_TIMEOUT_S", default)),
+                    getattr(mod, "__file__", None))
+
+
+# ---------------------------------------------------------------------------
+# the assignment spec
+# ---------------------------------------------------------------------------
+
+def _role(nbg: dict, cell_type: str) -> str:
+    if nbg.get("task"):
+        return "task"
+    if nbg.get("grade") and nbg.get("solution"):
+        return "manual"
+    if nbg.get("grade") and cell_type == "code":
+        return "test"
+    if nbg.get("solution"):
+        return "solution"
+    if nbg.get("grade"):
+        return "manual"
+    return "locked" if nbg.get("locked") else "other"
+
+
+def _sandbox_seed(assignment: str, key: str) -> int:
+    try:
+        from autograder import seeds
+        return seeds.seed(f"sandbox/{assignment}/{key}")
+    except (ImportError, AttributeError, TypeError):
+        digest = hashlib.sha256(f"cnnbook/sandbox/{assignment}/{key}".encode()).digest()
+        return int.from_bytes(digest[:8], "little") >> 1
+
+
+def _gradebook_cells(course: Course, assignment: str):
+    """``{notebook: {grade_id: (source, checksum, max_score, locked, cell_type)}}`` from
+    the gradebook, or None when the assignment is not in it."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if course.db_path is not None and not course.db_path.exists():
+        return None
+    with Gradebook(course.db_url, course.course_id) as gb:
+        try:
+            a = gb.find_assignment(assignment)
+        except MissingEntry:
+            return None
+        out = {}
+        for nb in a.notebooks:
+            scores = {c.name: c.max_score for c in nb.grade_cells}
+            scores.update({c.name: c.max_score for c in nb.task_cells})
+            out[nb.name] = {c.name: (c.source, c.checksum, scores.get(c.name), c.locked,
+                                     c.cell_type) for c in nb.source_cells}
+        return out
+
+
+def build_spec(course: Course, assignment: str, manifest: Manifest, *, python_path=(),
+               extra_secrets=(), cell_timeout_s: float | None = None,
+               test_timeout_s: float | None = None, require_gradebook: bool = True,
+               extra_warm=()) -> AssignmentSpec:
+    """Everything a worker needs to know about the assignment (the hidden tests'
+    source included: the spec only travels between grader processes)."""
+    import nbformat
+
+    src_dir = course.path("source", ".", assignment)
+    notebooks = sorted(src_dir.glob("*.ipynb"))
+    if not notebooks:
+        raise CourseError(f"no source notebook in {src_dir}")
+    db = _gradebook_cells(course, assignment)
+    if db is None and require_gradebook:
+        raise CourseError(
+            f"assignment {assignment!r} is not in the gradebook {course.db_url}: run "
+            f"`nbgrader generate_assignment {assignment}` in {course.root} first "
+            "(or pass --no-gradebook to grade without recording)")
+    warm = ["numpy"]
+    if importlib.util.find_spec("IPython") is not None:
+        warm.append("IPython.core.inputtransformer2")
+    nb_specs = []
+    for path in notebooks:
+        name = path.stem
+        nb = nbformat.read(str(path), as_version=4)
+        recorded = (db or {}).get(name)
+        if db is not None and recorded is None:
+            continue  # nbgrader ignores notebooks that are not in the gradebook too
+        cells, tests, prelude = [], [], []
+        for order, cell in enumerate(nb.cells):
+            nbg = dict(cell.metadata.get("nbgrader", {}))
+            source = cell.source
+            role = _role(nbg, cell.cell_type) if nbg else "other"
+            stmts, modules = nbmod.imports_of(source) if cell.cell_type == "code" else ([], [])
+            if role != "test":
+                warm += [m for m in modules if not m.split(".")[0] == "autograder"]
+            if role in ("other", "locked") and cell.cell_type == "code":
+                prelude += stmts
+            gid = nbg.get("grade_id")
+            if not gid:
+                continue
+            if recorded is not None and gid in recorded:
+                rsource, checksum, max_score, locked, rtype = recorded[gid]
+                if role == "test":
+                    source = rsource  # what nbgrader autograde would run
+                nbg["checksum"] = checksum
+                if max_score is not None:
+                    nbg["points"] = max_score
+                nbg["locked"] = bool(locked)
+            released = recorded[gid][0] if recorded is not None and gid in recorded else source
+            if role in ("solution", "manual"):
+                released = ""  # the submission's version is what counts
+            if role == "test":
+                visible, hidden_line = nbmod.split_hidden(source)
+                released = visible
+                points = float(nbg.get("points", 0) or 0)
+                names = set(manifest.tests.get(gid, ()))
+                free = set(nbmod.free_names(source))
+                trusted = nbmod.bound_by(prelude)
+                student = names | (free - trusted)
+                timeout = float(manifest.timeouts.get(gid, test_timeout_s or manifest.default_timeout))
+                tests.append(TestSpec(gid, order, points, source, visible, hidden_line,
+                                      tuple(sorted(student)), tuple(sorted((free & trusted) - names)),
+                                      timeout, _sandbox_seed(assignment, f"{name}/{gid}"),
+                                      tuple(sorted(names))))
+            cells.append(CellSpec(gid, order, cell.cell_type, role, released,
+                                  bool(nbg.get("locked")), nbg))
+        nb_specs.append(NotebookSpec(name, tuple(cells), tuple(tests), "\n".join(prelude),
+                                     dict(nb.metadata)))
+    warm += [f.rsplit(".", 1)[0] for f in manifest.forbidden]
+    warm += list(extra_warm)
+    secrets, strict = _secrets(course, manifest, python_path, extra_secrets)
+    warm = [m for m in dict.fromkeys(warm) if _importable_outside(m, strict)]
+    return AssignmentSpec(
+        assignment, tuple(nb_specs), manifest.forbidden, tuple(warm),
+        tuple(str(Path(p).resolve()) for p in python_path), tuple(secrets),
+        course.cell_timeout(120.0) if cell_timeout_s is None else float(cell_timeout_s),
+        _sandbox_seed(assignment, "notebook"))
+
+
+def _importable_outside(module: str, secrets) -> bool:
+    """Whether ``module`` can be warmed in the sandbox: importable, and not from a secret
+    folder (the checks never are)."""
+    try:
+        spec = importlib.util.find_spec(module.split(".")[0])
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return False
+    where = spec.origin or (list(spec.submodule_search_locations or [""])[0])
+    if not where or where in ("built-in", "frozen"):
+        return True
+    where = os.path.realpath(where)
+    return not any(where == s or where.startswith(s.rstrip("/") + "/") for s in secrets)
+
+
+def _secrets(course: Course, manifest: Manifest, python_path, extra):
+    """``(hidden, strict)``: host paths the sandbox must not see, and those of them
+    no module it imports may come from (the folder holding ``autograder/`` is hidden
+    but the packages installed inside it, e.g. ``src/`` or ``.venv``, are bound back)."""
+    out = {str(course.root)}
+    container = set()
+    if course.db_path is not None:
+        out.add(str(course.db_path.resolve()))
+    import autograder
+
+    for pkg_dir in getattr(autograder, "__path__", []):
+        pkg_dir = Path(pkg_dir).resolve()
+        out.add(str(pkg_dir))
+        if "site-packages" not in pkg_dir.parts and "dist-packages" not in pkg_dir.parts:
+            container.add(str(pkg_dir.parent))  # the repository: .git, tests, exercises...
+    if manifest.source:
+        out.add(str(Path(manifest.source).resolve().parent))
+    out |= {str(Path(p).resolve()) for p in python_path}
+    out |= {str(Path(p).resolve()) for p in extra}
+    return sorted(out | container), sorted(out)
+
+
+# ---------------------------------------------------------------------------
+# submissions and jobs
+# ---------------------------------------------------------------------------
+
+def find_submissions(course: Course, assignment: str, students=None) -> list:
+    """``[(student, folder)]`` of ``submitted/<student>/<assignment>``, sorted."""
+    base = Path(course.coursedir.format_path(course.coursedir.submitted_directory, "*",
+                                             assignment)).parent.parent
+    if not base.is_dir():
+        return []
+    out = []
+    for student_dir in sorted(base.iterdir()):
+        folder = student_dir / assignment
+        if folder.is_dir() and (students is None or student_dir.name in students):
+            out.append((student_dir.name, folder))
+    return out
+
+
+def _extra_files(folder: Path, ignore) -> list:
+    out, total = [], 0
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if not path.is_file() or path.suffix == ".ipynb" or rel == "timestamp.txt":
+            continue
+        if any(fnmatch.fnmatch(part, pat) for part in rel.split("/") for pat in ignore):
+            continue
+        size = path.stat().st_size
+        if total + size > MAX_EXTRA_FILE_BYTES:
+            continue
+        total += size
+        out.append((rel, path.read_bytes()))
+    return out
+
+
+def make_job(course: Course, spec: AssignmentSpec, student: str, folder: Path,
+             settings: GraderSettings) -> SubmissionJob:
+    """Read one submission (never more than ``settings.max_file_mb`` per notebook)."""
+    inputs = []
+    limit = settings.max_file_mb << 20
+    for nb in spec.notebooks:
+        path = folder / f"{nb.name}.ipynb"
+        if not path.is_file():
+            inputs.append(NotebookInput(nb.name, None))
+            continue
+        size = path.stat().st_size
+        if size > limit:
+            inputs.append(NotebookInput(nb.name, None, f"the notebook is {size / 2**20:.0f} MB, "
+                                        f"over the {settings.max_file_mb} MB limit; not graded"))
+            continue
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+        inputs.append(NotebookInput(nb.name, data))
+    files = dict(_extra_files(folder, course.ignore))
+    files.update(_extra_files(course.path("source", ".", spec.name), course.ignore))
+    return SubmissionJob(student, spec.name, tuple(inputs), tuple(sorted(files.items())), spec,
+                         settings)

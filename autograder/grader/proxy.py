@@ -1,0 +1,73 @@
+"""Stand-ins for the submission's objects inside the grader process.
+
+A test cell runs in the grader with each student name bound either to a plain value
+(arrays, numbers... copied out of the sandbox) or to a :class:`RemoteObject`: calling
+it, reading an attribute, indexing, ``len`` and iteration are forwarded to the sandbox
+and whatever comes back is again a value or a :class:`RemoteObject`. Comparison,
+hashing and truth stay local (identity semantics): a submission object whose
+``__eq__`` always says True cannot make the grader believe it.
+"""
+
+from __future__ import annotations
+
+_SLOTS = ("_ag_proc", "_ag_id", "_ag_type", "_ag_callable")
+
+
+class RemoteObject:
+    """An object that lives in the submission's sandbox."""
+
+    __slots__ = _SLOTS + ("__weakref__",)
+
+    def __init__(self, proc, ident: int, type_name: str, is_callable: bool):
+        object.__setattr__(self, "_ag_proc", proc)
+        object.__setattr__(self, "_ag_id", ident)
+        object.__setattr__(self, "_ag_type", type_name)
+        object.__setattr__(self, "_ag_callable", is_callable)
+
+    def __call__(self, *args, **kwargs):
+        return self._ag_proc.call(self._ag_id, args, kwargs)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self._ag_proc.getattr(self._ag_id, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _SLOTS:
+            raise AttributeError(f"{name} is read-only")
+        self._ag_proc.setattr(self._ag_id, name, value)
+
+    def __getitem__(self, key):
+        return self._ag_proc.getitem(self._ag_id, key)
+
+    def __len__(self) -> int:
+        n = self._ag_proc.length(self._ag_id)
+        if type(n) is not int or n < 0:
+            raise TypeError("len() of a submission object did not return a non-negative int")
+        return n
+
+    def __iter__(self):
+        return iter(self._ag_proc.iterate(self._ag_id))
+
+    def __repr__(self) -> str:
+        return f"<submission {self._ag_type} object>"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __eq__(self, other) -> bool:
+        return self is other
+
+    def __ne__(self, other) -> bool:
+        return self is not other
+
+    __hash__ = object.__hash__
+
+    def __reduce__(self):
+        raise TypeError("a submission object cannot be pickled")
+
+
+def is_remote(obj) -> bool:
+    return type(obj) is RemoteObject

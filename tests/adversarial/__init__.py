@@ -1,0 +1,43 @@
+"""The adversarial corpus: submissions that attack the grader, and what must happen.
+
+Each :class:`Attack` is one submission of the tiny course (:mod:`.tinycourse`), built
+from the released notebook with some answers replaced (``answers``), extra code cells
+(``before``/``after`` a grade_id, ``None`` meaning the notebook's start/end), a change
+to the notebook itself (``mutate``) or raw bytes instead of a notebook (``raw``).
+Code may use ``$course``, ``$checks``, ``$repo``, ``$port`` and ``$canary``, filled in
+when the course is built.
+
+``expect`` maps a test to what it must get: ``True`` (keeps its points), ``False``
+(0 points) or an outcome (``"timeout"``, ``"crashed"``, ``"forbidden"``: 0 points with
+that outcome). Tests not listed must keep their points: honest work is never lost to
+an attack elsewhere in the notebook. ``notes`` are words the grader's report on the
+notebook must contain; ``status`` is the notebook's status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Attack:
+    name: str
+    what: str
+    answers: dict = field(default_factory=dict)
+    before: dict = field(default_factory=dict)
+    after: dict = field(default_factory=dict)
+    mutate: object = None
+    raw: object = None          #: bytes (or a callable returning bytes) instead of a notebook
+    missing: bool = False       #: the notebook is not submitted at all
+    expect: dict = field(default_factory=dict)
+    notes: tuple = ()
+    status: str = "graded"
+
+
+def all_attacks() -> list:
+    from . import integrity, notebooks, resources
+
+    attacks = resources.ATTACKS + integrity.ATTACKS + notebooks.ATTACKS
+    names = [a.name for a in attacks]
+    assert len(names) == len(set(names)), "attack names must be unique"
+    return attacks
