@@ -21,22 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnbook import viz
+from cnnbook import viz, widgets
 from cnnbook.shapes import as_pair, conv_output_size
 
 MODES = ("max", "average")
 
-#: A 7x7 example plane (the book's worked example input): with 3x3 windows and stride 2
-#: the 9 at (2, 2) is the maximum of four overlapping windows.
-EXAMPLE_INPUT = np.array([
-    [4, 4, 6, 2, 1, 0, 2],
-    [5, 7, 8, 3, 0, 1, 1],
-    [6, 8, 9, 4, 1, 0, 2],
-    [4, 6, 7, 5, 2, 1, 0],
-    [2, 3, 5, 6, 4, 2, 1],
-    [1, 2, 3, 5, 6, 3, 2],
-    [0, 1, 2, 4, 5, 7, 4],
-], dtype=float)
+#: The book's 7x7 worked-example plane (shared with :mod:`cnnbook.widgets`): with 3x3
+#: windows and stride 2 the 9 at (2, 2) is the maximum of four overlapping windows.
+EXAMPLE_INPUT = widgets.EXAMPLE_INPUT.astype(float)
 
 
 def _check_plane(x) -> np.ndarray:
@@ -277,8 +269,6 @@ def pooling_explorer(x=None, *, kernel: int = 3, stride: int = 2, padding: int =
     handing their gradients to the same input cell.
     """
     import ipywidgets as w
-
-    from cnnbook import widgets
 
     x = EXAMPLE_INPUT if x is None else _check_plane(x)
     max_kernel = min(max_kernel, *x.shape)
