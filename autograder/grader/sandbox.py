@@ -163,7 +163,9 @@ def python_paths(secrets, modules=()) -> list:
     out += _pth_dirs() + _package_dirs(modules)
     keep = []
     for p in sorted(set(out)):
-        if p == "/" or _inside(SCRATCH, p) or any(_inside(s, p) for s in secrets):
+        # A path under the scratch folder (a checkout in /tmp, say) is bound over the
+        # fresh tmpfs; bubblewrap creates its mount point there.
+        if p == "/" or p == SCRATCH or any(_inside(s, p) for s in secrets):
             continue
         keep.append(p)
     return keep
@@ -229,7 +231,7 @@ def check_available(settings: SandboxSettings) -> None:
             "(or `make system`), or pass --isolation process (unsafe)")
     probe = subprocess.run(["bwrap", "--die-with-parent", "--unshare-net", "--unshare-pid",
                             "--cap-drop", "ALL", "--ro-bind", "/", "/", "--proc", "/proc",
-                            "--dev", "/dev", "--tmpfs", SCRATCH, "--", sys.executable, "-c", ""],
+                            "--dev", "/dev", "--", sys.executable, "-c", ""],
                            capture_output=True, text=True, timeout=60)
     if probe.returncode != 0:
         raise SandboxUnavailable(f"bubblewrap cannot create a sandbox here: "
