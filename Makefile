@@ -36,7 +36,7 @@ book: setup
 	$(BIN)/jupyter-book build . -W --keep-going
 
 test: setup
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not browser"

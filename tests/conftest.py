@@ -131,7 +131,15 @@ def build_book() -> BuiltBook:
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book",
            "build", ".", "-W", "--keep-going"]
+    # pytest-xdist workers of one run share this id: the first builds, the others reuse
+    # that build instead of rewriting _build/html under tests that are reading it.
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    built_for = BUILD / ".built-for-run"
     with _build_lock():
+        if run_id and built_for.exists() and built_for.read_text() == run_id:
+            log = (BUILD / "book-build.log").read_text()
+            return BuiltBook(ROOT, HTML, log, seconds=0.0, reports=_reports(HTML))
+        built_for.unlink(missing_ok=True)
         # myst-nb never deletes a report: clear them so only this build's failures count
         # (a failing notebook is not cached, so it runs again and reports again).
         shutil.rmtree(HTML / "reports", ignore_errors=True)
@@ -143,10 +151,13 @@ def build_book() -> BuiltBook:
             pytest.fail(f"the book build took more than {BUILD_TIMEOUT_S} s:\n"
                         f"{(err.stdout or '')[-4000:]}", pytrace=False)
         seconds = time.perf_counter() - start
-    log = proc.stdout + proc.stderr
-    (BUILD / "book-build.log").write_text(log)
+        log = proc.stdout + proc.stderr
+        (BUILD / "book-build.log").write_text(log)
+        ok = proc.returncode == 0 and "build succeeded" in log
+        if ok and run_id:
+            built_for.write_text(run_id)
     reports = _reports(HTML)
-    if proc.returncode != 0 or "build succeeded" not in log:
+    if not ok:
         pytest.fail(_failure_message(proc.returncode, log, reports), pytrace=False)
     return BuiltBook(ROOT, HTML, log, seconds, reports)
 
@@ -229,10 +240,3 @@ def browser_context():
         finally:
             context.close()
 
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``--dist loadgroup``), every test of the built book runs on one
-    worker: the build happens once and no other worker rewrites _build/html meanwhile."""
-    for item in items:
-        if "built_book" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("book"))
