@@ -38,9 +38,11 @@ import hashlib
 import json
 import os
 import re
+import resource
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -255,19 +257,31 @@ def release(root: Path, names) -> None:
             _report(api.generate_assignment(name, force=True), f"generate_assignment {name}")
 
 
+class Timing(NamedTuple):
+    wall: float  #: seconds on the clock
+    cpu: float   #: CPU seconds of this process and the grading kernel, whatever else runs
+
+
+def _cpu_seconds() -> float:
+    """CPU time used so far by this process and its finished children (the kernels)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def autograde(root: Path, names, only: str | None = None) -> dict:
-    """Autograde every submission (or one student's); returns seconds per submission."""
+    """Autograde every submission (or one student's); returns a Timing per submission."""
     api = nbgrader_api(root)
-    seconds = {}
+    timings = {}
     with grading_environment():
         for name in names:
             for student in students(root, "submitted", name, only):
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), _cpu_seconds()
                 _report(api.autograde(name, student, force=True, create=True),
                         f"autograde {name} {student}")
-                seconds[(name, student)] = time.perf_counter() - start
-                print(f"graded {name} for {student} in {seconds[(name, student)]:.1f} s")
-    return seconds
+                t = Timing(time.perf_counter() - start, _cpu_seconds() - cpu)
+                timings[(name, student)] = t
+                print(f"graded {name} for {student} in {t.wall:.1f} s ({t.cpu:.1f} s of CPU)")
+    return timings
 
 
 def feedback(root: Path, names, only: str | None = None) -> None:

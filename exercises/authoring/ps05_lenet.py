@@ -136,7 +136,7 @@ _hidden.lenet5(LeNet5)
 # cross-entropy loss (`F.cross_entropy` takes the raw scores), and return the list of
 # mini-batch losses. What works here (about 97% of the test digits right, in a few seconds):
 #
-# * 7 epochs over the data, batches of 32, a fresh random order every epoch (shuffle the
+# * 5 epochs over the data, batches of 32, a fresh random order every epoch (shuffle the
 #   images and their labels **together**);
 # * SGD with momentum 0.9 and a learning rate that starts at 0.07 and falls linearly to 0
 #   over the whole run (`torch.optim.lr_scheduler.LambdaLR`, stepped after every batch);
@@ -148,7 +148,7 @@ _hidden.lenet5(LeNet5)
 # keep the training to a few seconds.)
 
 # %% solution id=train_lenet
-def train_lenet(model, x, y, epochs=7, lr=0.07, batch_size=32, seed=0):
+def train_lenet(model, x, y, epochs=5, lr=0.07, batch_size=32, seed=0):
     """Train model in place; returns the list of mini-batch losses."""
     ### BEGIN SOLUTION
     rng = np.random.default_rng(seed)
