@@ -134,33 +134,34 @@ _hidden.lenet5(LeNet5)
 # Write `train_lenet(model, x, y, ...)`: train `model` in place on the images `x` (a float32
 # array `(N, 1, 32, 32)`) and labels `y` (ints `0..9`) with mini-batch SGD and the
 # cross-entropy loss (`F.cross_entropy` takes the raw scores), and return the list of
-# mini-batch losses. What works here (about 97% of the test digits right, in a few seconds):
+# mini-batch losses. What works here (about 95% of the test digits right, in a few seconds):
 #
 # * 5 epochs over the data, batches of 32, a fresh random order every epoch (shuffle the
 #   images and their labels **together**);
-# * SGD with momentum 0.9 and a learning rate that starts at 0.07 and falls linearly to 0
-#   over the whole run (`torch.optim.lr_scheduler.LambdaLR`, stepped after every batch);
-# * every epoch, each image shifted by its own random offset of up to 2 pixels:
-#   `random_shift(x, rng, 2)` from `cnnbook.data`, with `rng = np.random.default_rng(seed)`.
+# * SGD with momentum 0.9, weight decay 5e-4 and a learning rate that starts at 0.05 and
+#   falls linearly to 0 over the whole run (`torch.optim.lr_scheduler.LambdaLR`, stepped
+#   after every batch);
+# * every epoch, each image shifted by its own random offset of up to 1 pixel:
+#   `random_shift(x, rng, 1)` from `cnnbook.data`, with `rng = np.random.default_rng(seed)`.
 #
-# The next cell trains `trained_lenet`, which is graded: it must classify at least **93%**
+# The next cell trains `trained_lenet`, which is graded: it must classify at least **90%**
 # of the test digits (which you do not have) correctly. (Grading runs your notebook again:
 # keep the training to a few seconds.)
 
 # %% solution id=train_lenet
-def train_lenet(model, x, y, epochs=5, lr=0.07, batch_size=32, seed=0):
+def train_lenet(model, x, y, epochs=5, lr=0.05, batch_size=32, seed=0):
     """Train model in place; returns the list of mini-batch losses."""
     ### BEGIN SOLUTION
     rng = np.random.default_rng(seed)
     g = torch.Generator().manual_seed(seed)
     y = torch.as_tensor(y, dtype=torch.long)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
     steps = epochs * -(-len(x) // batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / steps)
     model.train()
     losses = []
     for epoch in range(epochs):
-        shifted = torch.as_tensor(random_shift(x, rng, 2), dtype=torch.float32)
+        shifted = torch.as_tensor(random_shift(x, rng, 1), dtype=torch.float32)
         order = torch.randperm(len(x), generator=g)
         for start in range(0, len(x), batch_size):
             idx = order[start:start + batch_size]
@@ -191,7 +192,7 @@ with torch.no_grad():
     scores = trained_lenet(torch.as_tensor(images))
 accuracy = float((scores.argmax(dim=1).numpy() == labels).mean())
 print(f"accuracy on the training digits: {accuracy:.2%} (on the graded test digits: a few points less)")
-check_at_least(accuracy, 0.95, "accuracy of trained_lenet on the training digits")
+check_at_least(accuracy, 0.94, "accuracy of trained_lenet on the training digits")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import ps05 as _hidden
 _hidden.lenet_accuracy(trained_lenet)

@@ -41,7 +41,7 @@ MUTANTS = [
     Mutant("training: optimizer.zero_grad() forgotten", "train_lenet",
            [("            optimizer.zero_grad()\n", "")], tests=TRAINING),
     Mutant("training: learning rate 100 times too large", "train_lenet",
-           [("epochs=5, lr=0.07,", "epochs=5, lr=7.0,")], tests=TRAINING),
+           [("epochs=5, lr=0.05,", "epochs=5, lr=5.0,")], tests=TRAINING),
     Mutant("training: optimizer.step() forgotten", "train_lenet",
            [("            optimizer.step()\n", "")], tests=TRAINING),
     # lenet_numpy_forward
