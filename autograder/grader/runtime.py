@@ -23,6 +23,7 @@ import ast
 import builtins
 import ctypes
 import errno
+import gc
 import importlib
 import io
 import os
@@ -303,8 +304,12 @@ def _warm(modules) -> list:
     if torch is not None:
         try:
             torch.set_num_threads(1)
+            # The first optimizer a student creates imports torch._dynamo (1-2 s): once here.
+            importlib.import_module("torch._dynamo")
         except Exception:  # noqa: BLE001
             pass
+    # Forked students neither rescan nor copy (on a collection) the warm modules' objects.
+    gc.freeze()
     return failed
 
 
