@@ -279,6 +279,28 @@ def train_lenet(model, x, y, epochs=8, lr=2e-3, batch_size=32, seed=0):
             losses.append(loss.item())
     return losses
 ''', tests=("test_lenet_accuracy",)),
+        Alternative("training with torch.optim.SGD and a LambdaLR schedule", "train_lenet", '''
+def train_lenet(model, x, y, epochs=5, lr=0.02, batch_size=32, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(y)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    steps = epochs * -(-len(x) // batch_size)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / steps)
+    losses = []
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        shifted = random_shift(x, rng, 1)[order]
+        for start in range(0, len(x), batch_size):
+            xb = torch.from_numpy(shifted[start:start + batch_size])
+            yb = torch.from_numpy(labels[order[start:start + batch_size]])
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            losses.append(loss.item())
+    return losses
+''', tests=("test_lenet_accuracy",)),
         Alternative("NumPy LeNet with C5 as a convolution", "lenet_numpy_forward", '''
 def lenet_numpy_forward(x, params):
     w1, b1, w3, b3, w5, b5, w6, b6, w7, b7 = params
