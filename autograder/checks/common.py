@@ -33,6 +33,12 @@ def fail(message: str):
     raise CheckError(message)
 
 
+def fail_if_any(failures: list, name: str, n: int) -> None:
+    """Fail with how many of ``n`` hidden cases ``name`` got wrong, and the first of them."""
+    if failures:
+        fail(f"{name} is wrong on {len(failures)} of {n} hidden cases; the first: {failures[0]}")
+
+
 def check(fn):
     """Decorate a hidden check: it runs quietly, and any failure reaches the notebook as
     one short ``CheckError`` raised here (``from None``), so the traceback a student sees

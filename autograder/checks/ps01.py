@@ -43,9 +43,7 @@ def conv_output_size(student) -> None:
             c.expect_int(got, want, "conv_output_size", label)
         except AssertionError as exc:
             failures.append(str(exc))
-    if failures:
-        c.fail(f"conv_output_size is wrong on {len(failures)} of {len(cases)} hidden cases; "
-               f"the first: {failures[0]}")
+    c.fail_if_any(failures, "conv_output_size", len(cases))
 
 
 @c.check
@@ -73,9 +71,7 @@ def conv_params(student) -> None:
             c.expect_int(got, want, "conv_params", label)
         except AssertionError as exc:
             failures.append(str(exc))
-    if failures:
-        c.fail(f"conv_params is wrong on {len(failures)} of {n} hidden cases; "
-               f"the first: {failures[0]}")
+    c.fail_if_any(failures, "conv_params", n)
 
 
 def _check_forward(student, name: str, test: str, n: int, returns_pair: bool, small: bool) -> None:
