@@ -1,0 +1,310 @@
+"""The reference-call guard: did a call reach a forbidden reference implementation?
+
+A hidden check calls the student's code inside :func:`watch`; every forbidden
+reference reached during the call is recorded, however it was reached:
+
+* a Python function by the *fingerprint* of its code (bytecode, constants, names and
+  nested code; not its file or line numbers), so an alias, a module attribute, a
+  closure, a re-import, ``importlib.reload``, an ``exec`` of the module's file or a
+  verbatim copy all meet the same function;
+* a built-in function by identity;
+* a torch operator at the dispatcher (a ``TorchDispatchMode``), where every route meets:
+  ``F.conv2d``, ``nn.Conv2d``, ``torch.ops.aten.convolution``.
+
+A forbidden dotted name may also be a module: every function defined in it is then
+forbidden. The guard sees the calling thread only (the sandbox allows the student
+no other thread). It runs in two places: imported by the hidden checks when nbgrader
+grades in the student's kernel, and inside the sandbox beside the runtime (sent as
+source), so it imports only the standard library, and torch only once the submission
+has imported it. A callback a check hands to the student runs under the same watch: it
+must not use a forbidden function itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import sys
+import threading
+import types
+
+__all__ = ["Forbidden", "armed", "fingerprint", "record", "watch"]
+
+
+# ---------------------------------------------------------------------------
+# fingerprints
+# ---------------------------------------------------------------------------
+
+def _feed(h, code: types.CodeType) -> None:
+    h.update(code.co_code)
+    h.update(repr((code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
+                   code.co_flags & 0xFF, code.co_names, code.co_varnames, code.co_freevars,
+                   code.co_cellvars)).encode())
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            h.update(b"\0code\0")
+            _feed(h, const)
+        elif isinstance(const, frozenset):  # its repr's order depends on the hash seed
+            h.update(repr(sorted(map(repr, const))).encode())
+        else:
+            h.update(repr((type(const).__name__, const)).encode())
+
+
+def fingerprint(code: types.CodeType) -> str:
+    """A digest of what ``code`` does, equal for every compilation of the same source."""
+    h = hashlib.sha256()
+    _feed(h, code)
+    return h.hexdigest()[:32]
+
+
+# ---------------------------------------------------------------------------
+# what is forbidden
+# ---------------------------------------------------------------------------
+
+def _ready(module) -> bool:
+    """Whether a module in ``sys.modules`` has finished importing."""
+    return not getattr(getattr(module, "__spec__", None), "_initializing", False)
+
+
+_NOT_READY = object()
+
+
+def _lookup(dotted: str, importing: bool):
+    """The object a dotted name refers to, or None. Only ``cnnbook`` (the book's own
+    package) is imported here; another package counts once the submission imported it."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        module_name = ".".join(parts[:cut])
+        module = sys.modules.get(module_name)
+        if module is None and importing and parts[0] == "cnnbook":
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:
+                continue
+        if module is None:
+            continue
+        if not _ready(module):
+            return _NOT_READY
+        obj = module
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+def _functions_of(obj) -> list:
+    """The Python functions a forbidden object stands for."""
+    if isinstance(obj, types.ModuleType):
+        return [v for v in vars(obj).values()
+                if isinstance(v, types.FunctionType) and v.__module__ == obj.__name__]
+    if isinstance(obj, type):
+        out = []
+        for member in vars(obj).values():
+            if isinstance(member, (staticmethod, classmethod)):
+                member = member.__func__
+            if isinstance(member, property):
+                member = member.fget
+            if isinstance(member, types.FunctionType):
+                out.append(member)
+        return out
+    seen, out = set(), []
+    while obj is not None and id(obj) not in seen:  # decorators keep __wrapped__
+        seen.add(id(obj))
+        if isinstance(obj, types.MethodType):
+            obj = obj.__func__
+        if isinstance(obj, types.FunctionType):
+            out.append(obj)
+        obj = getattr(obj, "__wrapped__", None)
+    return out
+
+
+class Forbidden:
+    """The reference implementations a grader forbids, resolved in this process.
+
+    ``names``: dotted names of functions, classes or modules
+    (``"cnnbook.numpy.conv2d_forward"``, ``"cnnbook.numpy.conv"``,
+    ``"torch.nn.functional.conv2d"``); ``ops``: torch operator names
+    (``"aten::convolution"``), caught at the dispatcher.
+    """
+
+    def __init__(self, names=(), ops=()):
+        self.names = tuple(dict.fromkeys(str(n) for n in names))
+        self.ops = frozenset(str(o) for o in ops)
+        self.codes: dict = {}        # fingerprint -> dotted name
+        self.builtins: dict = {}     # id -> (object, dotted name)
+        self._pending: set = set()   # names not found yet (their package not imported)
+        self._modules = -1           # len(sys.modules) when they were last looked for
+        settled = [self._resolve(name, importing=True) for name in self.names]
+        self._modules = len(sys.modules) if all(settled) else -1
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.ops)
+
+    def __repr__(self) -> str:
+        return f"Forbidden(names={list(self.names)!r}, ops={sorted(self.ops)!r})"
+
+    def _resolve(self, name: str, importing: bool) -> bool:
+        """Add ``name``'s targets; False while its module is still being imported."""
+        obj = _lookup(name, importing)
+        if obj is None or obj is _NOT_READY:
+            self._pending.add(name)
+            return obj is None
+        self._pending.discard(name)
+        functions = _functions_of(obj)
+        for fn in functions:
+            self.codes.setdefault(fingerprint(fn.__code__), name)
+        if not functions and callable(obj):
+            self.builtins[id(obj)] = (obj, name)
+        return True
+
+    def refresh(self) -> bool:
+        """Look again for the names not found yet, if a module was imported since; whether
+        anything was imported."""
+        if len(sys.modules) == self._modules:
+            return False
+        self._modules = len(sys.modules)
+        settled = [self._resolve(name, importing=False) for name in list(self._pending)]
+        if not all(settled):
+            self._modules = -1  # look again at the next event, once the import is done
+        return True
+
+
+# ---------------------------------------------------------------------------
+# watching calls
+# ---------------------------------------------------------------------------
+
+class _Watch:
+    def __init__(self, forbidden: Forbidden):
+        self.forbidden = forbidden
+        self.hits: list = []
+        self.seen: dict = {}          # id(code) -> (code, dotted name or None)
+        self.mode = None
+        self.mode_failed = False
+
+    def hit(self, name: str) -> None:
+        if name not in self.hits:
+            self.hits.append(name)
+
+    def code_name(self, code):
+        entry = self.seen.get(id(code))
+        if entry is None or entry[0] is not code:
+            entry = (code, self.forbidden.codes.get(fingerprint(code)))
+            self.seen[id(code)] = entry
+        return entry[1]
+
+    def start_torch_mode(self) -> None:
+        """Push the dispatcher guard once torch is imported (it may be imported during
+        the call itself)."""
+        torch = sys.modules.get("torch")
+        if (self.mode is not None or self.mode_failed or not self.forbidden.ops
+                or torch is None or not _ready(torch)):
+            return
+        try:
+            from torch.utils._python_dispatch import TorchDispatchMode
+        except ImportError:
+            self.mode_failed = True
+            return
+        watch, ops = self, self.forbidden.ops
+
+        class _ReferenceOps(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types_, args=(), kwargs=None):
+                name = getattr(getattr(func, "_schema", None), "name", "")
+                if name in ops:
+                    watch.hit(name)
+                return func(*args, **(kwargs or {}))
+
+        self.mode = _ReferenceOps()
+        self.mode.__enter__()
+
+    def stop_torch_mode(self) -> None:
+        if self.mode is not None:
+            mode, self.mode = self.mode, None
+            with contextlib.suppress(Exception):
+                mode.__exit__(None, None, None)
+
+
+_local = threading.local()
+
+
+def _stack() -> list:
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    return stack
+
+
+#: Switching the guard off during a call counts as reaching a forbidden reference.
+TAMPERING = "sys.setprofile (switching off the reference-call guard)"
+
+
+def _profiler(previous):
+    if getattr(previous, "_reference_guard", False):
+        previous = None  # an outer watch: the innermost one records for both
+    def profile(frame, event, arg):
+        stack = getattr(_local, "stack", None)
+        if stack:
+            w = stack[-1]
+            forbidden = w.forbidden
+            if forbidden.refresh() or (w.mode is None and forbidden.ops
+                                       and not w.mode_failed and "torch" in sys.modules):
+                w.start_torch_mode()
+            if event == "call":
+                name = w.code_name(frame.f_code)
+                if name is not None:
+                    w.hit(name)
+            elif event == "c_call":
+                entry = forbidden.builtins.get(id(arg))
+                if entry is not None and entry[0] is arg:
+                    w.hit(entry[1])
+                elif arg is sys.setprofile and frame.f_code is not _WATCH_CODE:
+                    w.hit(TAMPERING)
+        if previous is not None:
+            previous(frame, event, arg)
+    profile._reference_guard = True
+    return profile
+
+
+@contextlib.contextmanager
+def watch(forbidden: Forbidden):
+    """Record in the yielded list (dotted names, first hit first) every forbidden
+    reference the body reaches in this thread. Watches nest; the previous profiler is
+    restored on exit."""
+    if not isinstance(forbidden, Forbidden):
+        raise TypeError(f"forbidden must be a Forbidden; got {type(forbidden).__name__}")
+    w = _Watch(forbidden)
+    stack = _stack()
+    stack.append(w)
+    previous = sys.getprofile()
+    sys.setprofile(_profiler(previous))
+    w.start_torch_mode()
+    try:
+        yield w.hits
+    finally:
+        sys.setprofile(previous)
+        w.stop_torch_mode()
+        stack.remove(w)
+        if stack:  # an inner watch's hits are the outer one's too
+            for name in w.hits:
+                stack[-1].hit(name)
+
+
+_WATCH_CODE = watch.__wrapped__.__code__
+
+
+def armed():
+    """The :class:`Forbidden` of the innermost active watch in this thread, or None (the
+    grader's proxies arm the sandbox with it when a check calls across)."""
+    stack = getattr(_local, "stack", None)
+    return stack[-1].forbidden if stack else None
+
+
+def record(names) -> None:
+    """Add hits seen elsewhere (the sandbox reports its own) to the innermost watch."""
+    stack = getattr(_local, "stack", None)
+    if stack:
+        for name in names:
+            stack[-1].hit(str(name)[:200])

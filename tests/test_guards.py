@@ -1,0 +1,212 @@
+"""The reference-call guard (autograder/grader/guards.py): every route to a forbidden
+reference is seen, honest code is not, and the guard leaves the process as it found it."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cnnbook.numpy
+import cnnbook.numpy.conv
+from autograder.grader import guards
+
+REPO = Path(__file__).resolve().parents[1]
+CONV = "cnnbook.numpy.conv2d_forward"
+
+
+def _args():
+    r = np.random.default_rng(0)
+    return r.normal(size=(1, 2, 5, 5)), r.normal(size=(3, 2, 3, 3)), np.zeros(3)
+
+
+def _hits(forbidden, fn, *args, **kwargs):
+    with guards.watch(forbidden) as hits:
+        fn(*args, **kwargs)
+    return list(hits)
+
+
+def _source_copy(module, name: str, prefix: str = ""):
+    """A function compiled again from its module's file, as a student's ``exec`` would."""
+    path = Path(module.__file__)
+    ns = {"__name__": module.__name__ + "_copy", "__package__": module.__package__}
+    exec(compile(prefix + path.read_text(), "<a student's copy>", "exec"), ns)
+    return ns[name]
+
+
+def test_fingerprint_ignores_where_the_code_was_compiled():
+    src = "def f(x, k):\n    return x * k + 1\n"
+    a = compile(src, "a.py", "exec").co_consts[0]
+    b = compile("\n\n\n" + src, "b.py", "exec").co_consts[0]
+    c = compile(src.replace("+ 1", "+ 2"), "a.py", "exec").co_consts[0]
+    assert a != b  # Python's own equality includes the line numbers
+    assert guards.fingerprint(a) == guards.fingerprint(b)
+    assert guards.fingerprint(a) != guards.fingerprint(c)
+
+
+@pytest.mark.parametrize("route", ["the name", "an alias", "the defining module",
+                                   "a closure", "the module's file executed again",
+                                   "a verbatim copy at other lines",
+                                   "a fresh import of the module"])
+def test_every_route_to_a_python_reference_is_seen(route):
+    forbidden = guards.Forbidden([CONV])
+    x, w, b = _args()
+    if route == "the name":
+        fn = cnnbook.numpy.conv2d_forward
+    elif route == "an alias":
+        alias = cnnbook.numpy.conv2d_forward
+        fn = alias
+    elif route == "the defining module":
+        fn = cnnbook.numpy.conv.conv2d_forward
+    elif route == "a closure":
+        ref = cnnbook.numpy.conv2d_forward
+        fn = lambda *a: ref(*a)  # noqa: E731
+    elif route == "the module's file executed again":
+        fn = _source_copy(cnnbook.numpy.conv, "conv2d_forward")
+    elif route == "a verbatim copy at other lines":
+        fn = _source_copy(cnnbook.numpy.conv, "conv2d_forward", prefix="\n" * 17)
+    else:
+        spec = importlib.util.spec_from_file_location("cnnbook.numpy._conv_again",
+                                                      cnnbook.numpy.conv.__file__)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        fn = module.conv2d_forward
+    assert fn is cnnbook.numpy.conv2d_forward or route not in ("the name", "an alias")
+    assert _hits(forbidden, fn, x, w, b) == [CONV]
+
+
+def test_honest_code_and_other_library_functions_are_not_flagged():
+    forbidden = guards.Forbidden([CONV, "cnnbook.numpy.maxpool2d_forward"])
+    x, w, b = _args()
+
+    def mine(x, w, b):
+        windows = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(2, 3))
+        return np.einsum("nchwkl,fckl->nfhw", windows, w) + b[None, :, None, None]
+
+    assert _hits(forbidden, mine, x, w, b) == []
+    assert _hits(forbidden, cnnbook.numpy.relu_forward, x) == []
+    np.testing.assert_allclose(mine(x, w, b), cnnbook.numpy.conv2d_forward(x, w, b)[0])
+
+
+def test_a_module_name_forbids_every_function_defined_in_it():
+    forbidden = guards.Forbidden(["cnnbook.numpy.conv"])
+    x, w, b = _args()
+    assert _hits(forbidden, cnnbook.numpy.conv2d_forward, x, w, b) == ["cnnbook.numpy.conv"]
+    out, cache = cnnbook.numpy.conv2d_forward(x, w, b)
+    assert _hits(forbidden, cnnbook.numpy.conv2d_backward, np.ones_like(out), cache) \
+        == ["cnnbook.numpy.conv"]
+    assert _hits(forbidden, cnnbook.numpy.relu_forward, x) == []
+
+
+def test_builtins_are_matched_by_identity():
+    forbidden = guards.Forbidden(["math.hypot"])
+    assert _hits(forbidden, lambda: math.hypot(3, 4)) == ["math.hypot"]
+    assert _hits(forbidden, lambda: math.sqrt(25)) == []
+
+
+@pytest.mark.parametrize("route", ["F.conv2d", "nn.Conv2d", "torch.conv2d",
+                                   "torch.ops.aten.convolution", "a backward pass"])
+def test_torch_operators_are_caught_at_the_dispatcher(route):
+    import torch
+    import torch.nn.functional as F
+
+    forbidden = guards.Forbidden(ops=["aten::convolution"])
+    x = torch.randn(1, 2, 6, 6, requires_grad=route == "a backward pass")
+    w = torch.randn(3, 2, 3, 3)
+    calls = {
+        "F.conv2d": lambda: F.conv2d(x, w),
+        "nn.Conv2d": lambda: torch.nn.Conv2d(2, 3, 3)(x),
+        "torch.conv2d": lambda: torch.conv2d(x, w),
+        "torch.ops.aten.convolution": lambda: torch.ops.aten.convolution.default(
+            x, w, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1),
+        "a backward pass": lambda: F.conv2d(x, w).sum().backward(),
+    }
+    assert _hits(forbidden, calls[route]) == ["aten::convolution"]
+    assert _hits(forbidden, lambda: (x.detach() @ x.detach()).relu()) == []
+
+
+def test_a_package_imported_during_the_call_is_still_guarded(tmp_path):
+    """torch (or any package) imported by the student's own function, after the watch
+    began: its forbidden functions and operators count all the same."""
+    (tmp_path / "latepkg.py").write_text("def reference(x):\n    return x + 1\n")
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(REPO)!r}, {str(tmp_path)!r}]
+        from autograder.grader import guards
+        assert "torch" not in sys.modules and "latepkg" not in sys.modules
+        forbidden = guards.Forbidden(["latepkg.reference", "torch.nn.functional.max_pool2d"],
+                                     ops=["aten::convolution"])
+        def student():
+            import latepkg, torch
+            import torch.nn.functional as F
+            latepkg.reference(1)
+            F.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2))
+            F.max_pool2d(torch.ones(1, 1, 4, 4), 2)
+        with guards.watch(forbidden) as hits:
+            student()
+        print(sorted(hits))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(sorted(["latepkg.reference", "aten::convolution",
+                                             "torch.nn.functional.max_pool2d"]))
+
+
+def test_switching_the_guard_off_counts_as_a_hit_and_the_profiler_is_restored():
+    def previous(frame, event, arg):
+        pass
+
+    sys.setprofile(previous)
+    try:
+        forbidden = guards.Forbidden([CONV])
+        x, w, b = _args()
+
+        def sneaky():
+            sys.setprofile(None)
+            return cnnbook.numpy.conv2d_forward(x, w, b)
+
+        assert _hits(forbidden, sneaky) == [guards.TAMPERING]
+        assert sys.getprofile() is previous
+        assert _hits(forbidden, lambda: None) == []
+        assert sys.getprofile() is previous
+    finally:
+        sys.setprofile(None)
+
+
+def test_watches_nest_and_arm_only_their_own_thread():
+    outer_f, inner_f = guards.Forbidden([CONV]), guards.Forbidden(["math.hypot"])
+    x, w, b = _args()
+    assert guards.armed() is None
+    seen_in_thread = []
+    with guards.watch(outer_f) as outer:
+        assert guards.armed() is outer_f
+        with guards.watch(inner_f) as inner:
+            assert guards.armed() is inner_f
+            math.hypot(1, 2)
+            guards.record(["reported by the sandbox"])
+            t = threading.Thread(target=lambda: seen_in_thread.append(guards.armed()))
+            t.start()
+            t.join()
+        assert inner == ["math.hypot", "reported by the sandbox"]
+        cnnbook.numpy.conv2d_forward(x, w, b)
+    assert outer == ["math.hypot", "reported by the sandbox", CONV]
+    assert seen_in_thread == [None]
+    assert guards.armed() is None and sys.getprofile() is None
+    guards.record(["nobody is watching"])  # no watch: nothing to record into, no error
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(TypeError, match="Forbidden"):
+        with guards.watch(["cnnbook.numpy.conv2d_forward"]):
+            pass
+    empty = guards.Forbidden(["cnnbook.numpy.no_such_function", "nosuchpackage.f"])
+    assert empty.codes == {} and empty._pending == set(empty.names)
+    assert bool(guards.Forbidden()) is False
