@@ -55,7 +55,7 @@ def course(tmp_path_factory):
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_manifest_matches_the_notebook(name):
-    from autograder.grader import course as coursemod
+    from autograder.grader import nbgrader_course as coursemod
 
     c = coursemod.load_course(REPO / "exercises")
     manifest = coursemod.load_manifest(name)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from autograder.grader import notebook as nbmod
-from autograder.grader.model import CellSpec, NotebookSpec, TestSpec
+from autograder.grader.jobs import CellSpec, NotebookSpec, TestSpec
 
 TEST_SRC = "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nfrom checks import c\nc.f(f)\n### END HIDDEN TESTS\n"
 

@@ -14,7 +14,9 @@ import pytest
 from autograder.grader.errors import (ForbiddenReferenceError, SandboxCrashed, SandboxTimeout,
                                       SubmissionError)
 from autograder.grader.proxy import RemoteObject
-from autograder.grader.sandbox import SandboxSettings, Zygote, bwrap_command
+from autograder.grader.bwrap import bwrap_command
+from autograder.grader.processes import Zygote
+from autograder.grader.settings import SandboxSettings
 
 REPO = Path(__file__).resolve().parents[1]
 FORBIDDEN = ("cnnbook.shapes.conv_output_size",)
@@ -307,7 +309,7 @@ def test_process_isolation_mode_works_without_bwrap():
 
 
 def test_a_dead_sandbox_is_replaced():
-    from autograder.grader.sandbox import ZygotePool
+    from autograder.grader.processes import ZygotePool
 
     pool = ZygotePool()
     settings = SandboxSettings(memory_mb=256)

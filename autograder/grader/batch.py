@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import course as coursemod
+from . import nbgrader_course as coursemod
 from . import report
 from .feedback import feedback_html
-from .model import GraderSettings
+from .settings import GraderSettings
 
 
 @dataclass
@@ -86,7 +86,7 @@ def grade_assignment(opts: BatchOptions) -> BatchReport:
                                 test_timeout_s=opts.test_timeout_s,
                                 require_gradebook=opts.record)
     if not opts.scheduler:  # Dask workers check on their own machines
-        from .sandbox import check_available
+        from .bwrap import check_available
         check_available(opts.settings.sandbox)
     submissions = coursemod.find_submissions(course, opts.assignment, opts.students)
     folders = dict(submissions)

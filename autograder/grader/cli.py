@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 from .batch import BatchOptions, default_workers, grade_assignment
-from .course import CourseError
+from .nbgrader_course import CourseError
 from .errors import SandboxUnavailable
-from .model import GraderSettings
-from .sandbox import SandboxSettings
+from .settings import GraderSettings, SandboxSettings
 
 DESCRIPTION = """\
 Grade every submission of an nbgrader assignment and record the scores in the course's

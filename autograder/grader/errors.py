@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import builtins
 
+from .results import Status
+
 
 class SandboxUnavailable(Exception):
     """The sandbox could not be started (bubblewrap missing, not permitted...)."""
@@ -25,19 +27,19 @@ class SandboxUnavailable(Exception):
 class SandboxFault(BaseException):
     """The submission's process is gone; ``kind`` names how."""
 
-    kind = "crashed"
+    kind = Status.CRASHED
 
 
 class SandboxTimeout(SandboxFault):
-    kind = "timeout"
+    kind = Status.TIMEOUT
 
 
 class SandboxCrashed(SandboxFault):
-    kind = "crashed"
+    kind = Status.CRASHED
 
 
 class SandboxProtocolError(SandboxFault):
-    kind = "crashed"
+    kind = Status.CRASHED
 
 
 class SubmissionError(Exception):

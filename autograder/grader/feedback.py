@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import html
 
-OUTCOME = {"passed": "passed", "failed": "failed", "error": "error",
-           "timeout": "timed out", "crashed": "process ended", "forbidden": "not allowed",
-           "not run": "not run"}
+from .results import CellStatus, Status
+
+OUTCOME = {Status.PASSED: "passed", Status.FAILED: "failed", Status.ERROR: "error",
+           Status.TIMEOUT: "timed out", Status.CRASHED: "process ended",
+           Status.FORBIDDEN: "not allowed", Status.NOT_RUN: "not run"}
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -68,7 +70,7 @@ def feedback_html(result, timestamp=None) -> str:
             parts.append("<p>Notes about this notebook:</p><ul>")
             parts += [f"<li>{_e(p)}</li>" for p in nb.problems]
             parts.append("</ul>")
-        bad = [c for c in nb.cells if c.status in ("error", "fatal")]
+        bad = [c for c in nb.cells if c.status in (CellStatus.ERROR, CellStatus.FATAL)]
         if bad:
             parts.append("<p>Cells that raised an error when the notebook was run:</p><ul>")
             parts += [f"<li>cell {c.index}: <pre>{_e(c.message)}</pre></li>" for c in bad]

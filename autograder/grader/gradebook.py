@@ -22,7 +22,7 @@ import json
 import shutil
 from pathlib import Path
 
-from .course import Course
+from .nbgrader_course import Course
 
 
 class GradebookWriter:

@@ -6,6 +6,8 @@ import csv
 from collections import Counter
 from pathlib import Path
 
+from .results import NotebookStatus
+
 
 def test_ids(spec) -> list:
     return [(nb.name, t.grade_id, t.points) for nb in spec.notebooks for t in nb.tests]
@@ -15,9 +17,9 @@ def status_of(result) -> str:
     if result.error:
         return "grader error"
     kinds = {n.status for n in result.notebooks}
-    if "unreadable" in kinds:
+    if NotebookStatus.UNREADABLE in kinds:
         return "unreadable notebook"
-    if "missing" in kinds:
+    if NotebookStatus.MISSING in kinds:
         return "missing notebook"
     return "graded"
 

@@ -1,6 +1,6 @@
 """Where the units of work run: in this process, in a local process pool, or on a
 Dask distributed cluster. All three call the same function,
-:func:`autograder.grader.unit.grade_submission`, and hand results back to the
+:func:`autograder.grader.grading.grade_submission`, and hand results back to the
 coordinator as they finish; only the coordinator touches the gradebook.
 """
 
@@ -10,7 +10,7 @@ import multiprocessing
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-from .unit import grade_submission
+from .grading import grade_submission
 
 
 def _warm_worker(paths, settings, warm, forbidden, secrets) -> None:
@@ -20,7 +20,7 @@ def _warm_worker(paths, settings, warm, forbidden, secrets) -> None:
         if p not in sys.path:
             sys.path.insert(0, p)
     try:
-        from .sandbox import POOL
+        from .processes import POOL
 
         POOL.release(POOL.acquire(settings, warm, forbidden, secrets))
     except Exception:  # noqa: BLE001 - the first job reports a broken sandbox itself
@@ -33,7 +33,7 @@ def run_serial(jobs):
 
 
 def _failed(job, message: str):
-    from .model import SubmissionResult
+    from .results import SubmissionResult
 
     return SubmissionResult(job.student, job.assignment, error=message)
 

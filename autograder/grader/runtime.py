@@ -1,7 +1,8 @@
 """The sandbox side of the grader: a warm zygote and the student processes it forks.
 
-This file runs INSIDE the sandbox (it is sent in as source, beside ``wire.py``, which
-it imports as ``_ag_wire``); it holds nothing secret: no checks, no expected values,
+This file runs INSIDE the sandbox (it is sent in as source, beside ``wire.py`` and
+``confinement.py``, which it imports as ``_ag_wire`` and ``_ag_confinement``): the life
+cycle of the processes and the server that answers the grader. It holds nothing secret: no checks, no expected values,
 no course files. It imports only the standard library and NumPy (and whatever the
 assignment warms up, e.g. torch).
 
@@ -21,14 +22,11 @@ from __future__ import annotations
 
 import ast
 import builtins
-import ctypes
-import errno
 import gc
 import importlib
 import io
 import os
 import random
-import resource
 import shutil
 import signal
 import socket
@@ -38,185 +36,7 @@ import traceback
 import types
 
 import _ag_wire as wire  # noqa: I001 - registered by the bootstrap
-
-_forbidden_hits: list = []
-
-
-class ForbiddenReference(RuntimeError):
-    """The submission called a reference function the assignment forbids."""
-
-
-def forbidden_called(name: str):
-    """Body of every replaced reference function."""
-    _forbidden_hits.append(name)
-    err = ForbiddenReference(
-        f"{name} is the library's reference implementation, which this exercise "
-        "forbids; write it yourself")
-    err._ag_forbidden = name
-    raise err
-
-
-# ---------------------------------------------------------------------------
-# forbidden reference functions
-# ---------------------------------------------------------------------------
-
-_RAISER_TEMPLATE = '''
-def _forbidden_reference(*args, **kwargs):
-    import _ag_runtime
-    _ag_runtime.forbidden_called({name!r})
-'''
-
-
-def _raiser(name: str):
-    ns: dict = {}
-    exec(compile(_RAISER_TEMPLATE.format(name=name), f"<forbidden {name}>", "exec"), ns)
-    fn = ns["_forbidden_reference"]
-    fn.__name__ = fn.__qualname__ = name.rpartition(".")[2]
-    return fn
-
-
-def _resolve(dotted: str):
-    parts = dotted.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except Exception:  # noqa: BLE001 - a missing optional module means nothing to guard
-            continue
-        try:
-            for attr in parts[cut:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return None
-        return obj
-    return None
-
-
-def _swap_code(fn, raiser) -> bool:
-    if isinstance(fn, types.FunctionType) and not fn.__code__.co_freevars:
-        fn.__code__ = raiser.__code__
-        return True
-    return False
-
-
-def install_guards(names) -> dict:
-    """Replace each forbidden dotted name by a function that raises: Python functions
-    get the raiser's code (so every alias and internal caller raises too), classes
-    get raising methods, and every module attribute bound to the object is rebound."""
-    report = {"guarded": [], "absent": []}
-    targets = []
-    for dotted in names:
-        obj = _resolve(dotted)
-        if obj is None:
-            report["absent"].append(dotted)
-            continue
-        raiser = _raiser(dotted)
-        if isinstance(obj, type):
-            for key, member in list(vars(obj).items()):
-                if isinstance(member, (staticmethod, classmethod)):
-                    member = member.__func__
-                if isinstance(member, types.FunctionType):
-                    if not _swap_code(member, raiser):
-                        setattr(obj, key, raiser)
-            try:
-                obj.__init__ = raiser
-            except (TypeError, AttributeError):
-                pass
-        else:
-            _swap_code(obj, raiser)
-        targets.append((obj, raiser))
-        report["guarded"].append(dotted)
-    if targets:
-        ids = {id(obj): raiser for obj, raiser in targets}
-        for module in list(sys.modules.values()):
-            d = getattr(module, "__dict__", None)
-            if type(d) is not dict:
-                continue
-            for key, value in list(d.items()):
-                raiser = ids.get(id(value))
-                if raiser is not None and not isinstance(value, type):
-                    d[key] = raiser
-    return report
-
-
-# ---------------------------------------------------------------------------
-# seccomp: no new processes, no exec, no ptrace, no mounts, no signals to others
-# ---------------------------------------------------------------------------
-
-_SYSCALLS = {
-    "x86_64": dict(
-        arch=0xC000003E, deny=[57, 58, 59, 322, 101, 310, 311, 200, 424, 434, 438, 272, 308,
-                               165, 166, 155, 161, 321, 298, 250, 248, 249, 323, 425, 426,
-                               427, 428, 429, 430, 431, 432, 433, 442, 312],
-        nosys=[435], clone=56, self_only=[62, 234, 129, 297]),
-    "aarch64": dict(
-        arch=0xC00000B7, deny=[221, 281, 117, 270, 271, 130, 424, 434, 438, 97, 268, 40, 39,
-                               41, 51, 280, 241, 219, 217, 218, 282, 425, 426, 427, 428, 429,
-                               430, 431, 432, 433, 442, 272],
-        nosys=[435], clone=220, self_only=[129, 131, 138, 240]),
-}
-
-
-class _SockFilter(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
-                ("k", ctypes.c_uint)]
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
-
-
-def seccomp_program(machine: str, pid: int):
-    """The BPF program as (code, jt, jf, k) tuples, or None for an unknown machine."""
-    table = _SYSCALLS.get(machine)
-    if table is None:
-        return None
-    LD, JEQ, JSET, JGE, RET = 0x20, 0x15, 0x45, 0x35, 0x06
-    ALLOW, KILL = 0x7FFF0000, 0x80000000
-    EPERM, ENOSYS = 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
-    CLONE_THREAD = 0x00010000
-    prog = [(LD, 0, 0, 4), (JEQ, 1, 0, table["arch"]), (RET, 0, 0, KILL), (LD, 0, 0, 0)]
-    if machine == "x86_64":  # the x32 ABI has its own numbers: refuse it
-        prog += [(JGE, 0, 1, 0x40000000), (RET, 0, 0, ENOSYS)]
-    for nr in table["deny"]:
-        prog += [(JEQ, 0, 1, nr), (RET, 0, 0, EPERM)]
-    for nr in table["nosys"]:  # clone3: glibc falls back to clone, which we can inspect
-        prog += [(JEQ, 0, 1, nr), (RET, 0, 0, ENOSYS)]
-    prog += [(JEQ, 0, 4, table["clone"]), (LD, 0, 0, 16), (JSET, 0, 1, CLONE_THREAD),
-             (RET, 0, 0, ALLOW), (RET, 0, 0, EPERM), (LD, 0, 0, 0)]
-    for nr in table["self_only"]:  # kill/tgkill/...: only this process
-        prog += [(JEQ, 0, 5, nr), (LD, 0, 0, 16), (JEQ, 0, 1, pid), (RET, 0, 0, ALLOW),
-                 (RET, 0, 0, EPERM), (LD, 0, 0, 0)]
-    prog.append((RET, 0, 0, ALLOW))
-    return prog
-
-
-def install_seccomp() -> bool:
-    import platform
-
-    prog = seccomp_program(platform.machine(), os.getpid())
-    if prog is None:
-        return False
-    libc = ctypes.CDLL(None, use_errno=True)
-    arr = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
-    fprog = _SockFprog(len(prog), arr)
-    PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        return False
-    return libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
-
-
-def _set_undumpable() -> None:
-    try:
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
-    except Exception:  # noqa: BLE001 - best effort
-        pass
-
-
-def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - best effort
-        pass
+import _ag_confinement as confinement  # noqa: I001 - registered by the bootstrap
 
 
 # ---------------------------------------------------------------------------
@@ -314,18 +134,18 @@ def _warm(modules) -> list:
 
 
 def zygote_main(ctl_fd: int) -> None:
-    _die_with_parent()
+    confinement.die_with_parent()
     ctl = socket.socket(fileno=ctl_fd)
     cfg, _ = wire.recv_frame(ctl)
     failed = _warm(cfg.get("warm", []))
-    guards = install_guards(cfg.get("forbidden", []))
+    guards = confinement.install_guards(cfg.get("forbidden", []))
     workdir = cfg["workdir"]
     scratch = cfg.get("scratch", [])
     keep = set()
     for root in scratch:
         keep |= _mountpoints(root) - {root}
-    _set_undumpable()
-    vm = _vmsize()
+    confinement.set_undumpable()
+    vm = confinement.vmsize()
     wire.send_frame(ctl, {"ok": True, "failed_imports": failed, "guards": guards,
                           "vmsize": vm, "pid": os.getpid(),
                           "python": sys.version.split()[0]})
@@ -399,17 +219,6 @@ def zygote_main(ctl_fd: int) -> None:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-
-
-def _vmsize() -> int:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 # ---------------------------------------------------------------------------
@@ -567,51 +376,15 @@ def _error_info(exc: BaseException) -> dict:
     return info
 
 
-def _set_limits(cfg: dict) -> None:
-    vm = _vmsize()
-    def lim(res, soft, hard=None):
-        hard = soft if hard is None else hard
-        try:
-            resource.setrlimit(res, (soft, hard))
-        except (ValueError, OSError):
-            pass
-    if cfg.get("memory"):
-        lim(resource.RLIMIT_AS, vm + int(cfg["memory"]))
-    if cfg.get("cpu"):
-        lim(resource.RLIMIT_CPU, int(cfg["cpu"]), int(cfg["cpu"]) + 5)
-    if cfg.get("fsize"):
-        lim(resource.RLIMIT_FSIZE, int(cfg["fsize"]))
-    if cfg.get("nproc"):
-        lim(resource.RLIMIT_NPROC, int(cfg["nproc"]))
-    lim(resource.RLIMIT_NOFILE, 256)
-    lim(resource.RLIMIT_CORE, 0)
-
-
-def _cpu_budget(seconds) -> None:
-    """Lower the CPU-time soft limit to ``seconds`` from now (within the hard limit)."""
-    if not seconds:
-        return
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    now = used.ru_utime + used.ru_stime
-    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    want = int(now + seconds) + 1
-    if hard != resource.RLIM_INFINITY:
-        want = min(want, hard)
-    try:
-        resource.setrlimit(resource.RLIMIT_CPU, (want, hard))
-    except (ValueError, OSError):
-        pass
-
-
 def student_main(sock, cfg: dict, workdir: str) -> None:
-    _die_with_parent()
+    confinement.die_with_parent()
     os.setsid()
     devnull = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
     limits = cfg.get("limits", {})
-    _set_limits(limits)
+    confinement.set_limits(limits)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     os.chdir(workdir)
     os.environ["HOME"] = workdir
@@ -631,7 +404,7 @@ def student_main(sock, cfg: dict, workdir: str) -> None:
             print(repr(o))
     ns["display"] = display
     _seed(int(cfg.get("seed", 0)))
-    secured = install_seccomp() if cfg.get("seccomp", True) else False
+    secured = confinement.install_seccomp() if cfg.get("seccomp", True) else False
     Server(sock, ns, out, limits, secured).serve()
 
 
@@ -693,9 +466,9 @@ class Server:
         text, total = self.out.take()
         header["out"] = text
         header["out_total"] = total
-        if _forbidden_hits:
-            header["fx"] = list(dict.fromkeys(_forbidden_hits))[:10]
-            _forbidden_hits.clear()
+        if confinement.forbidden_hits:
+            header["fx"] = list(dict.fromkeys(confinement.forbidden_hits))[:10]
+            confinement.forbidden_hits.clear()
         wire.send_frame(self.sock, header, bufs)
 
     # loop -----------------------------------------------------------------
@@ -722,13 +495,13 @@ class Server:
     def dispatch(self, op, req, bufs) -> None:
         h = self.handles
         if op == "exec":
-            _cpu_budget(req.get("cpu"))
+            confinement.cpu_budget(req.get("cpu"))
             run_cell(_transform(req["src"]), f"<{req.get('name', 'cell')}>", self.ns)
             self._reply({"ok": True})
         elif op == "begin":
             _seed(int(req["seed"]))
-            _cpu_budget(req.get("cpu"))
-            _forbidden_hits.clear()
+            confinement.cpu_budget(req.get("cpu"))
+            confinement.forbidden_hits.clear()
             self.mark = self.next_id
             self._reply({"ok": True})
         elif op == "end":

@@ -1,4 +1,4 @@
-"""The data that travels between the coordinator and the workers.
+"""What to grade: the jobs that travel from the coordinator to the workers.
 
 Everything here is made of builtins and dataclasses so that a job pickles cheaply to
 a process pool or a Dask worker and a result comes back the same way. A job carries
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .sandbox import SandboxSettings
+from .settings import GraderSettings
 
 
 # ---------------------------------------------------------------------------
@@ -70,12 +70,6 @@ class AssignmentSpec:
     seed: int = 0
 
 
-@dataclass(frozen=True)
-class GraderSettings:
-    sandbox: SandboxSettings = SandboxSettings()
-    max_restarts: int = 8           #: sandbox restarts per notebook
-    max_file_mb: int = 50           #: largest notebook read
-    message_chars: int = 1500       #: longest failure message kept
 
 
 @dataclass(frozen=True)
@@ -93,81 +87,3 @@ class SubmissionJob:
     files: tuple                    #: (relative path, bytes) for the working directory
     spec: AssignmentSpec
     settings: GraderSettings
-
-
-# ---------------------------------------------------------------------------
-# what came out
-# ---------------------------------------------------------------------------
-
-PASSED = "passed"
-STATUSES = ("passed", "failed", "error", "timeout", "crashed", "forbidden", "not run")
-
-
-@dataclass
-class TestResult:
-    __test__ = False  # not a pytest class
-
-    grade_id: str
-    notebook: str
-    points: float
-    max_points: float
-    status: str
-    message: str = ""
-    part: str = ""                  #: "visible checks" or "hidden tests" where it failed
-    seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return self.status == PASSED
-
-
-@dataclass
-class CellResult:
-    index: int                      #: position in the submitted notebook
-    status: str                     #: ok, error, fatal (ended the process; skipped on replay)
-    message: str = ""
-
-
-@dataclass
-class NotebookResult:
-    name: str
-    status: str                     #: graded, missing, unreadable
-    problems: list = field(default_factory=list)
-    tests: list = field(default_factory=list)
-    cells: list = field(default_factory=list)
-    autograded: dict | None = None  #: the notebook nbgrader's tools read afterwards
-    restarts: int = 0
-    seconds: float = 0.0
-
-    @property
-    def score(self) -> float:
-        return sum(t.points for t in self.tests)
-
-    @property
-    def max_score(self) -> float:
-        return sum(t.max_points for t in self.tests)
-
-
-@dataclass
-class SubmissionResult:
-    student: str
-    assignment: str
-    notebooks: list = field(default_factory=list)
-    error: str | None = None        #: the grader itself failed; nothing is recorded
-    seconds: float = 0.0
-
-    @property
-    def score(self) -> float:
-        return sum(n.score for n in self.notebooks)
-
-    @property
-    def max_score(self) -> float:
-        return sum(n.max_score for n in self.notebooks)
-
-    @property
-    def tests(self) -> list:
-        return [t for n in self.notebooks for t in n.tests]
-
-    @property
-    def problems(self) -> list:
-        return [f"{n.name}: {p}" for n in self.notebooks for p in n.problems]

@@ -1,10 +1,10 @@
 """The unit of work: one submission in, its results out (:func:`grade_submission`).
 
-It is a pure function of its :class:`~autograder.grader.model.SubmissionJob`: it
+It is a pure function of its :class:`~autograder.grader.jobs.SubmissionJob`: it
 reads no course file, writes nothing outside its sandbox, and gives the same result
 for the same job (fixed seeds per test, in the grader and in the sandbox), so it runs
 unchanged in a local process pool or on a Dask worker. Warm sandboxes are cached per
-worker (``sandbox.POOL``) purely for speed.
+worker (``processes.POOL``) purely for speed.
 
 How a notebook is graded: its cells run in order in a fresh student process; at each
 test cell the grader executes the SOURCE's test code in this process, with the
@@ -29,10 +29,11 @@ import types
 from . import notebook as nbmod
 from .errors import (ForbiddenReferenceError, SandboxFault, SandboxUnavailable,
                      SubmissionError)
-from .model import (CellResult, NotebookInput, NotebookResult, SubmissionJob,
-                    SubmissionResult, TestResult)
+from .jobs import NotebookInput, SubmissionJob
+from .results import (CellResult, CellStatus, NotebookResult, NotebookStatus, Status,
+                      SubmissionResult, TestResult)
 from .proxy import RemoteObject
-from .sandbox import POOL
+from .processes import POOL
 
 # ---------------------------------------------------------------------------
 # printed output of test cells in the grader: captured per thread, then dropped
@@ -137,7 +138,7 @@ def run_test(proc, test, nb_spec, settings, carry=None) -> TestResult:
     notebook, as in a kernel); it gains what this one defines."""
     carry = {} if carry is None else carry
     limit = settings.message_chars
-    result = TestResult(test.grade_id, nb_spec.name, 0.0, float(test.points), "error")
+    result = TestResult(test.grade_id, nb_spec.name, 0.0, float(test.points), Status.ERROR)
     start = time.monotonic()
     error = None
     try:
@@ -178,20 +179,20 @@ def run_test(proc, test, nb_spec, settings, carry=None) -> TestResult:
     hits = list(dict.fromkeys(proc.forbidden_hits))
     if proc.fault is not None:
         result.status = proc.fault.kind
-        result.message = (f"{proc.fault}" if proc.fault.kind == "timeout" else
+        result.message = (f"{proc.fault}" if proc.fault.kind == Status.TIMEOUT else
                           f"the submission's process ended during this test: {proc.fault}")
     elif hits:
-        result.status = "forbidden"
+        result.status = Status.FORBIDDEN
         result.message = (f"calls {hits[0]}, the library's reference implementation, which "
                           "this exercise forbids; write it yourself")
     elif isinstance(error, ForbiddenReferenceError):
-        result.status = "forbidden"
+        result.status = Status.FORBIDDEN
         result.message = f"calls {error.forbidden}, which this exercise forbids"
     elif error is None:
-        result.status = "passed"
+        result.status = Status.PASSED
         result.points = float(test.points)
     elif isinstance(error, AssertionError):
-        result.status = "failed"
+        result.status = Status.FAILED
         result.message = _short(str(error) or "a check failed", limit)
         result.part = _where(error, test)
     elif isinstance(error, NameError) and getattr(error, "name", None) in missing:
@@ -268,7 +269,7 @@ class _Runner:
                     self.executed.remove((idx, source))
                     self.fatal.add(idx)
                     self.result.cells.append(CellResult(
-                        idx, "fatal", f"ended the process when run again ({run.fault}); skipped"))
+                        idx, CellStatus.FATAL, f"ended the process when run again ({run.fault}); skipped"))
                     ok = False
                     break
             if ok:
@@ -313,20 +314,21 @@ def _cell_message(run, tainted: bool = False) -> str:
 
 def grade_notebook(job: SubmissionJob, nb_spec, data) -> NotebookResult:
     start = time.monotonic()
-    result = NotebookResult(nb_spec.name, "graded")
+    result = NotebookResult(nb_spec.name, NotebookStatus.GRADED)
     if data.data is None:
-        result.status = "missing" if data.problem is None else "unreadable"
+        result.status = (NotebookStatus.MISSING if data.problem is None else
+                         NotebookStatus.UNREADABLE)
         why = data.problem or "the notebook was not submitted"
         result.problems.append(why)
-        result.tests = [TestResult(t.grade_id, nb_spec.name, 0.0, float(t.points), "not run",
+        result.tests = [TestResult(t.grade_id, nb_spec.name, 0.0, float(t.points), Status.NOT_RUN,
                                    why) for t in nb_spec.tests]
         return result
     cells, metadata, problems = nbmod.read_cells(data.data)
     result.problems += problems
     if cells is None:
-        result.status = "unreadable"
+        result.status = NotebookStatus.UNREADABLE
         why = f"the notebook could not be read: {problems[-1] if problems else 'unknown error'}"
-        result.tests = [TestResult(t.grade_id, nb_spec.name, 0.0, float(t.points), "not run",
+        result.tests = [TestResult(t.grade_id, nb_spec.name, 0.0, float(t.points), Status.NOT_RUN,
                                    why) for t in nb_spec.tests]
         result.autograded = build_autograded(nb_spec, None, {}, result, {}, why)
         return result
@@ -356,12 +358,12 @@ def grade_notebook(job: SubmissionJob, nb_spec, data) -> NotebookResult:
                          getattr(run.error, "type_name", "Error")[:60])
                 if run.fault is not None:
                     runner.fatal.add(entry.sub_index)
-                    result.cells.append(CellResult(entry.sub_index, "fatal", message))
+                    result.cells.append(CellResult(entry.sub_index, CellStatus.FATAL, message))
                     outputs[i] = (shown, message, ename)
                 else:
                     runner.executed.append((entry.sub_index, entry.source))
                     if run.error is not None:
-                        result.cells.append(CellResult(entry.sub_index, "error", message))
+                        result.cells.append(CellResult(entry.sub_index, CellStatus.ERROR, message))
                     outputs[i] = (shown, message if run.error else None, ename)
             elif entry.kind == "test":
                 test = tests[entry.grade_id]
@@ -371,7 +373,7 @@ def grade_notebook(job: SubmissionJob, nb_spec, data) -> NotebookResult:
                     proc = runner.process()
                 except _TooManyRestarts:
                     test_results[test.grade_id] = TestResult(
-                        test.grade_id, nb_spec.name, 0.0, float(test.points), "not run",
+                        test.grade_id, nb_spec.name, 0.0, float(test.points), Status.NOT_RUN,
                         f"not run: the submission's process had to be restarted more than "
                         f"{job.settings.max_restarts} times")
                     continue
@@ -394,8 +396,9 @@ def _test_outputs(t: TestResult) -> list:
         return [{"output_type": "stream", "name": "stdout",
                  "text": f"passed: {t.points:g} of {t.max_points:g} points\n"}]
     where = f" (in the {t.part})" if t.part else ""
-    ename = {"failed": "AssertionError", "timeout": "Timeout", "crashed": "ProcessEnded",
-             "forbidden": "ForbiddenReference", "not run": "NotRun"}.get(t.status, "Error")
+    ename = {Status.FAILED: "AssertionError", Status.TIMEOUT: "Timeout",
+             Status.CRASHED: "ProcessEnded", Status.FORBIDDEN: "ForbiddenReference",
+             Status.NOT_RUN: "NotRun"}.get(t.status, "Error")
     return [{"output_type": "error", "ename": ename, "evalue": t.message + where,
              "traceback": [f"{ename}: {t.message}{where}"]}]
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import notebook as nbmod
-from .model import (AssignmentSpec, CellSpec, GraderSettings, NotebookInput, NotebookSpec,
-                    SubmissionJob, TestSpec)
+from .jobs import (AssignmentSpec, CellSpec, NotebookInput, NotebookSpec, SubmissionJob,
+                   TestSpec)
+from .settings import GraderSettings
 
 DEFAULT_TEST_TIMEOUT_S = 30.0
 MAX_EXTRA_FILE_BYTES = 50 << 20

@@ -1,19 +1,11 @@
-"""Starting and talking to the sandbox: the grader's half of ``runtime.py``.
+"""Starting and talking to the sandbox: the grader's half of the runtime.
 
-:class:`Zygote` starts one sandbox (bubblewrap around a warm Python that holds no
-secrets) and forks a :class:`StudentProcess` per notebook from it in milliseconds.
-A student process is an untrusted peer: every reply is parsed with size limits, every
-request has a deadline, and when it hangs, dies or sends garbage the process is
-killed and the fault is kept (``process.fault``) so the test that was running fails
-with the reason, whatever the check did with the exception.
-
-The bubblewrap command (:func:`bwrap_command`): read-only root, no network (own
-network namespace), own PID/IPC/UTS namespaces, no capabilities, a size-limited
-tmpfs at ``/tmp`` as the only writable place, and every secret path (course folder,
-gradebook, hidden checks, the folder holding ``autograder/``) plus the usual private
-folders (``/root``, ``/home``...) covered by empty read-only tmpfs; the Python
-installation and the packages on ``sys.path`` that hold no secret are bound back
-read-only.
+:class:`Zygote` starts one sandbox (the bubblewrap command of :mod:`.bwrap` around a
+warm Python that holds no secrets) and forks a :class:`StudentProcess` per notebook
+from it in milliseconds. A student process is an untrusted peer: every reply is parsed
+with size limits, every request has a deadline, and when it hangs, dies or sends
+garbage the process is killed and the fault is kept (``process.fault``) so the test
+that was running fails with the reason, whatever the check did with the exception.
 """
 
 from __future__ import annotations
@@ -32,48 +24,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import wire
+from .bwrap import SCRATCH, WORKDIR, bwrap_command, check_available, sandbox_env
 from .errors import (SandboxCrashed, SandboxFault, SandboxProtocolError, SandboxTimeout,
                      SandboxUnavailable, remote_exception)
 from .proxy import RemoteObject
+from .settings import SandboxSettings
 
 HERE = Path(__file__).resolve().parent
 
-#: Private folders no submission needs to see (bound back where the Python lives).
-PRIVATE_DIRS = ("/root", "/home", "/var/tmp", "/run", "/srv", "/mnt", "/media", "/opt",
-                "/var/lib", "/var/log", "/var/spool", "/var/mail", "/var/backups",
-                "/var/cache", "/etc/ssh", "/etc/ssl/private", "/boot", "/lost+found")
-PRIVATE_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
-                 "/etc/sudoers")
-SCRATCH = "/tmp"
-WORKDIR = "/tmp/work"
-
-
-@dataclass(frozen=True)
-class SandboxSettings:
-    """Limits and isolation of the submission's processes."""
-
-    isolation: str = "bwrap"        #: "bwrap", or "process" (rlimits + seccomp only: unsafe)
-    memory_mb: int = 2048           #: address space on top of the warm interpreter's
-    cpu_s: int = 600                #: CPU seconds per student process (hard limit)
-    file_mb: int = 64               #: largest file the submission may write
-    scratch_mb: int = 256           #: size of its writable /tmp
-    nproc: int = 512                #: RLIMIT_NPROC (not enforced for root; seccomp is)
-    output_kb: int = 64             #: printed output kept per cell or test
-    transfer_mb: int = 1024         #: largest message either side accepts
-    start_timeout_s: float = 180.0  #: starting the sandbox (imports torch when needed)
-    seccomp: bool = True
-    hide: tuple = ()                #: extra paths to hide
-    expose: tuple = ()              #: extra paths to bind read-only
-
-    def student_limits(self) -> dict:
-        return {"memory": self.memory_mb << 20, "cpu": self.cpu_s, "fsize": self.file_mb << 20,
-                "nproc": self.nproc, "output": self.output_kb << 10,
-                "transfer": self.transfer_mb << 20}
+#: Files sent into the sandbox as source, loaded there under these module names.
+SANDBOX_SOURCES = (("_ag_wire", "wire.py"), ("_ag_confinement", "confinement.py"),
+                   ("_ag_runtime", "runtime.py"))
 
 
 def _boot_source() -> str:
-    wire_src = (HERE / "wire.py").read_text()
-    runtime_src = (HERE / "runtime.py").read_text()
+    loads = "".join(f"_load({name!r}, {(HERE / file).read_text()!r})\n"
+                    for name, file in SANDBOX_SOURCES)
     return (
         "import sys, types\n"
         "def _load(name, src):\n"
@@ -82,160 +48,9 @@ def _boot_source() -> str:
         "    sys.modules[name] = m\n"
         "    exec(compile(src, '<' + name + '>', 'exec'), m.__dict__)\n"
         "    return m\n"
-        f"_load('_ag_wire', {wire_src!r})\n"
-        f"_load('_ag_runtime', {runtime_src!r}).main(sys.argv)\n"
+        + loads +
+        "sys.modules['_ag_runtime'].main(sys.argv)\n"
     )
-
-
-def sandbox_env() -> dict:
-    env = {
-        "HOME": WORKDIR, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONNOUSERSITE": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1",
-        "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/.matplotlib", "TMPDIR": SCRATCH,
-    }
-    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # same numerics as the grader
-        if key in os.environ:
-            env[key] = os.environ[key]
-    return env
-
-
-def _real(p) -> str:
-    return os.path.realpath(os.path.abspath(str(p)))
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip("/") + "/")
-
-
-def _pth_dirs() -> list:
-    """Folders that ``.pth`` files in site-packages put on ``sys.path`` (editable
-    installs such as ``cnnbook``'s ``src/``)."""
-    import site
-
-    out = []
-    sites = list(site.getsitepackages()) + [site.getusersitepackages()]
-    for sp in sites:
-        try:
-            names = [n for n in os.listdir(sp) if n.endswith(".pth")]
-        except OSError:
-            continue
-        for name in names:
-            try:
-                lines = Path(sp, name).read_text(errors="replace").splitlines()
-            except OSError:
-                continue
-            for line in lines:
-                line = line.strip()
-                if line and not line.startswith(("#", "import ", "import\t")):
-                    path = os.path.join(sp, line)
-                    if os.path.isdir(path):
-                        out.append(_real(path))
-    return out
-
-
-def _package_dirs(modules) -> list:
-    """Folders of the named top-level packages, found without importing them."""
-    import importlib.util
-
-    out = []
-    for name in {m.split(".")[0] for m in modules}:
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            continue
-        if spec is None:
-            continue
-        if spec.submodule_search_locations:
-            out += [_real(p) for p in spec.submodule_search_locations]
-        elif spec.origin and os.path.isfile(spec.origin):
-            out.append(_real(spec.origin))
-    return out
-
-
-def python_paths(secrets, modules=()) -> list:
-    """What the sandboxed Python needs, read-only: its installation, its virtual
-    environment, folders added by ``.pth`` files and the folders of ``modules``;
-    never a secret, a folder holding one, the scratch folder or ``/``."""
-    out = [_real(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
-                              sys.base_exec_prefix, os.path.dirname(_real(sys.executable)))]
-    out += _pth_dirs() + _package_dirs(modules)
-    keep = []
-    for p in sorted(set(out)):
-        # A path under the scratch folder (a checkout in /tmp, say) is bound over the
-        # fresh tmpfs; bubblewrap creates its mount point there.
-        if p == "/" or p == SCRATCH or any(_inside(s, p) for s in secrets):
-            continue
-        keep.append(p)
-    return keep
-
-
-def bwrap_command(settings: SandboxSettings, secrets, ctl_fd: int, boot: str,
-                  modules=()) -> list:
-    """The bubblewrap argv that runs the zygote. ``secrets`` are host paths the
-    submission must not see (missing ones are ignored); ``modules`` are packages it
-    imports (their folders are bound read-only)."""
-    secrets = sorted({_real(s) for s in secrets} | {os.path.abspath(str(s)) for s in secrets})
-    exposes = python_paths(secrets, modules) + [_real(p) for p in settings.expose]
-    hides = list(PRIVATE_DIRS) + [_real(p) for p in settings.hide]
-    mb = 1 << 20
-    args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-net", "--unshare-pid",
-            "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox",
-            "--cap-drop", "ALL", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-            "--size", str(settings.scratch_mb * mb), "--perms", "1777", "--tmpfs", SCRATCH,
-            "--size", str(64 * mb), "--perms", "1777", "--tmpfs", "/dev/shm"]
-    plan: dict = {}
-    for p in hides:
-        plan[p] = "hide"
-    for p in exposes:
-        if plan.get(p) != "secret":
-            plan[p] = "expose"
-    for p in secrets:
-        plan[p] = "secret"
-    order = {"hide": 0, "expose": 1, "secret": 2}
-    remount = []
-    for path, kind in sorted(plan.items(), key=lambda kv: (kv[0].count("/"), order[kv[1]], kv[0])):
-        if not os.path.lexists(path) or os.path.islink(path):
-            continue
-        fresh = any(_inside(path, r) for r in (SCRATCH, "/dev", "/proc"))
-        if kind == "expose":
-            if os.path.isdir(path) or os.path.isfile(path):
-                args += ["--ro-bind", path, path]
-        elif fresh and not any(_inside(path, e) for e in exposes):
-            continue  # nothing of the host is visible there anyway
-        elif os.path.isdir(path):
-            args += ["--tmpfs", path]
-            remount.append(path)
-        else:
-            args += ["--ro-bind", "/dev/null", path]
-    for p in PRIVATE_FILES:
-        if os.path.isfile(p) and not os.path.islink(p):
-            args += ["--ro-bind", "/dev/null", p]
-    for p in remount:
-        args += ["--remount-ro", p]
-    args += ["--clearenv"]
-    for k, v in sandbox_env().items():
-        args += ["--setenv", k, v]
-    args += ["--chdir", SCRATCH, "--", sys.executable, "-P", "-s", "-c", boot, str(ctl_fd)]
-    return args
-
-
-def check_available(settings: SandboxSettings) -> None:
-    """Fail fast, with bubblewrap's own words, when the sandbox cannot run here."""
-    if settings.isolation != "bwrap":
-        return
-    if shutil.which("bwrap") is None:
-        raise SandboxUnavailable(
-            "bubblewrap (bwrap) is not installed: apt-get install -y bubblewrap "
-            "(or `make system`), or pass --isolation process (unsafe)")
-    probe = subprocess.run(["bwrap", "--die-with-parent", "--unshare-net", "--unshare-pid",
-                            "--cap-drop", "ALL", "--ro-bind", "/", "/", "--proc", "/proc",
-                            "--dev", "/dev", "--", sys.executable, "-c", ""],
-                           capture_output=True, text=True, timeout=60)
-    if probe.returncode != 0:
-        raise SandboxUnavailable(f"bubblewrap cannot create a sandbox here: "
-                                 f"{probe.stderr.strip()[-500:] or probe.returncode}")
 
 
 # ---------------------------------------------------------------------------
