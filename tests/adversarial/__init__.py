@@ -7,6 +7,9 @@ to the notebook itself (``mutate``) or raw bytes instead of a notebook (``raw``)
 Code may use ``$course``, ``$checks``, ``$repo``, ``$port`` and ``$canary``, filled in
 when the course is built.
 
+``setup(folder, subst)`` may add anything to the submission's folder after the notebook is
+written (links, special files, more folders), for attacks that are not in the notebook.
+
 ``expect`` maps a test to what it must get: ``True`` (keeps its points), ``False``
 (0 points) or an outcome (``"timeout"``, ``"crashed"``, ``"forbidden"``: 0 points with
 that outcome). Tests not listed must keep their points: honest work is never lost to
@@ -29,15 +32,17 @@ class Attack:
     mutate: object = None
     raw: object = None          #: bytes (or a callable returning bytes) instead of a notebook
     missing: bool = False       #: the notebook is not submitted at all
+    setup: object = None        #: setup(folder: Path, subst: dict) after the notebook is written
     expect: dict = field(default_factory=dict)
     notes: tuple = ()
     status: str = "graded"
 
 
 def all_attacks() -> list:
-    from . import integrity, notebooks, resources
+    from . import escape, intake, integrity, notebooks, resources
 
-    attacks = resources.ATTACKS + integrity.ATTACKS + notebooks.ATTACKS
+    attacks = (resources.ATTACKS + integrity.ATTACKS + notebooks.ATTACKS + escape.ATTACKS
+               + intake.ATTACKS)
     names = [a.name for a in attacks]
     assert len(names) == len(set(names)), "attack names must be unique"
     return attacks

@@ -17,20 +17,22 @@ def fill(code: str, subst: dict) -> str:
 
 
 def submit_attack(course: Path, attack: Attack, subst: dict) -> None:
+    folder = course / "submitted" / attack.name / tc.ASSIGNMENT
     if attack.missing:
-        folder = course / "submitted" / attack.name / tc.ASSIGNMENT
         folder.mkdir(parents=True)
         (folder / "timestamp.txt").write_text("2030-01-01 12:00:00.000000 UTC\n")
-        return
-    if attack.raw is not None:
+    elif attack.raw is not None:
         raw = attack.raw() if callable(attack.raw) else attack.raw
         tc.submit(course, attack.name, raw)
-        return
-    answers = {k: fill(v, subst) for k, v in attack.answers.items()}
-    before = {k: [fill(s, subst) for s in v] for k, v in attack.before.items()}
-    after = {k: [fill(s, subst) for s in v] for k, v in attack.after.items()}
-    nb = tc.submission(course, answers, before, after, attack.mutate)
-    tc.submit(course, attack.name, json.dumps(nb, indent=1).encode())
+    else:
+        answers = {k: fill(v, subst) for k, v in attack.answers.items()}
+        before = {k: [fill(s, subst) for s in v] for k, v in attack.before.items()}
+        after = {k: [fill(s, subst) for s in v] for k, v in attack.after.items()}
+        nb = tc.submission(course, answers, before, after, attack.mutate)
+        tc.submit(course, attack.name, json.dumps(nb, indent=1).encode())
+    if attack.setup is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        attack.setup(folder, subst)
 
 
 @dataclass
