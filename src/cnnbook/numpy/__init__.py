@@ -12,6 +12,8 @@ from .build import build
 from .conv import conv2d_backward, conv2d_forward
 from .conv_naive import (conv2d_backward_naive, conv2d_forward_naive, cross_correlate2d,
                          dilate2d, full_convolve2d)
+from .conv_transpose import (conv_transpose2d_backward, conv_transpose2d_backward_naive,
+                             conv_transpose2d_forward, conv_transpose2d_forward_naive)
 from .dropout import dropout_backward, dropout_forward
 from .linear import flatten_backward, flatten_forward, linear_backward, linear_forward
 from .loss import softmax_cross_entropy
@@ -26,6 +28,8 @@ from .train import evaluate, fit, train_epoch
 __all__ = [
     "conv2d_forward", "conv2d_backward", "conv2d_forward_naive", "conv2d_backward_naive",
     "cross_correlate2d", "full_convolve2d", "dilate2d",
+    "conv_transpose2d_forward", "conv_transpose2d_backward",
+    "conv_transpose2d_forward_naive", "conv_transpose2d_backward_naive",
     "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
     "global_avgpool_forward", "global_avgpool_backward",
     "relu_forward", "relu_backward", "tanh_forward", "tanh_backward",
