@@ -8,6 +8,7 @@ package never imports torch.
 
 from .activations import (relu_backward, relu_forward, sigmoid_backward, sigmoid_forward,
                           tanh_backward, tanh_forward)
+from .batchnorm import batchnorm2d_backward, batchnorm2d_forward
 from .build import build
 from .conv import conv2d_backward, conv2d_forward
 from .conv_naive import (conv2d_backward_naive, conv2d_forward_naive, cross_correlate2d,
@@ -36,6 +37,7 @@ __all__ = [
     "sigmoid_forward", "sigmoid_backward",
     "linear_forward", "linear_backward", "flatten_forward", "flatten_backward",
     "dropout_forward", "dropout_backward", "lrn_forward", "lrn_backward",
+    "batchnorm2d_forward", "batchnorm2d_backward",
     "softmax_cross_entropy",
     "Module", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool", "ReLU", "Tanh", "Sigmoid",
     "Linear", "Dropout", "LRN", "Flatten", "Sequential", "SGD", "build",
