@@ -145,7 +145,8 @@ def test_inputs_are_not_modified(case, forward, backward):
 
 
 def test_chunking_gives_the_same_numbers(monkeypatch):
-    for case in (((5, 3, 4, 5), (2, 4, 4), 2, 1, 1, 1, 1), ((5, 4, 5, 4), (1, 3, 3), 1, 1, 0, 2, 4)):
+    for case in (((5, 3, 4, 5), (2, 4, 4), 2, 1, 1, 1, 1),
+                 ((5, 4, 5, 4), (1, 3, 3), 1, 1, 0, 2, 4)):
         rng, x, w, b, hyper = make(case)
         out, cache = conv_transpose2d_forward(x, w, b, *hyper)
         dout = rng.standard_normal(out.shape)
