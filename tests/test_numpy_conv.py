@@ -130,6 +130,23 @@ def test_chunking_with_ragged_last_chunk(monkeypatch, chunk_bytes):
             np.testing.assert_allclose(a, c, atol=ATOL, rtol=0)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c[-1] > 2])
+def test_groups_swept_in_blocks_with_a_ragged_last_block(monkeypatch, case):
+    """Many channels: groups go a few at a time (here 2, then the rest); same numbers."""
+    rng, x, w, b, s, p, d, g = make(case)
+    out, cache = conv2d_forward(x, w, b, s, p, d, g)
+    dout = rng.standard_normal(out.shape)
+    want = (out, *conv2d_backward(dout, cache))
+    geometry = cache[-1]
+    plan = conv_module._plan(geometry)
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES",
+                        2 * conv_module._column_bytes(geometry, plan) // g)
+    assert len(list(conv_module._group_blocks(geometry, plan))) == (g + 1) // 2
+    out2, cache2 = conv2d_forward(x, w, b, s, p, d, g)
+    for a, c in zip((out2, *conv2d_backward(dout, cache2)), want):
+        np.testing.assert_allclose(a, c, atol=ATOL, rtol=0)
+
+
 def test_results_do_not_alias_work_buffers():
     """A later call with other shapes must not change arrays returned earlier."""
     rng, x, w, b, s, p, d, g = make(CASES[2])
