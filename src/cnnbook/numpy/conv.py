@@ -152,11 +152,12 @@ def _group_blocks(g: ConvGeometry, plan: str):
 
     Groups share nothing, so when one image's columns outgrow CHUNK_BYTES (many
     channels, e.g. depthwise) the groups are swept a few at a time and the columns
-    stay in cache (30% faster on a 128-channel depthwise layer). Otherwise one block.
+    stay in cache (depthwise 3x3 on (8, 128, 56, 56), forward + backward: 52 ms of CPU
+    time in one block, 40 ms in blocks of 0.5 to 4 MiB). Otherwise one block.
     """
-    per_group = _column_bytes(g, plan) // g.groups
     step = g.groups
-    if plan != "pointwise" and g.groups > 1:
+    if plan != "pointwise" and g.groups > 1 and _column_bytes(g, plan) > CHUNK_BYTES:
+        per_group = _column_bytes(g, plan) // g.groups
         step = max(1, min(g.groups, CHUNK_BYTES // max(per_group, 1)))
     cg, fg = g.C // g.groups, g.F // g.groups
     for k0 in range(0, g.groups, step):
