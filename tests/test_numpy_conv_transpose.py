@@ -27,6 +27,7 @@ CASES = [
     ((2, 3, 4, 3), (2, 3, 3), (2, 1), (2, 1), 1, (2, 3), 1),  # dilation, stride, padding
     ((1, 2, 4, 3), (2, 2, 3), 1, 0, (1, 2), (2, 3), 1),   # output_padding < dilation only
     ((2, 3, 3, 4), (2, 1, 1), 1, 0, 0, 1, 1),             # 1x1: a matrix product
+    ((2, 4, 3, 4), (3, 1, 1), 1, 0, 0, 1, 2),             # grouped 1x1
     ((1, 2, 3, 5), (3, 1, 1), 1, 0, 2, 3, 1),             # 1x1, output_padding from dilation
     ((1, 1, 1, 1), (1, 3, 2), 1, 0, 0, 1, 1),             # one pixel: the kernel itself
     ((2, 1, 3, 2), (1, 2, 2), (4, 3), 1, (3, 1), 1, 1),   # stride larger than the kernel
@@ -96,7 +97,7 @@ def test_without_bias_db_is_none(case, forward, backward):
     np.testing.assert_allclose(dw, dw_t, atol=ATOL, rtol=0)
 
 
-@pytest.mark.parametrize("case", [CASES[i] for i in (0, 1, 3, 5, 6, 8)])
+@pytest.mark.parametrize("case", [CASES[i] for i in (0, 1, 3, 5, 6, 8, 9)])
 def test_backward_matches_numerical_gradient(case):
     rng, x, w, b, hyper = make(case)
     out, cache = conv_transpose2d_forward(x, w, b, *hyper)
