@@ -144,7 +144,7 @@ class Conv2d(Module):
     def forward(self, x):
         f = conv2d_forward_naive if self.naive else conv2d_forward
         out, self._cache = f(x, self.params["weight"], self.params.get("bias"),
-                             self.stride, self.padding, self.groups)
+                             self.stride, self.padding, groups=self.groups)
         return out
 
     def backward(self, dout):

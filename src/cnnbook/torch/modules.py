@@ -21,7 +21,8 @@ class BookConv2d(nn.Conv2d):
     """``nn.Conv2d`` whose forward and backward are :func:`cnnbook.torch.conv2d` (im2col)."""
 
     def forward(self, x):
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.groups)
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding,
+                      dilation=self.dilation, groups=self.groups)
 
 
 class BookMaxPool2d(nn.MaxPool2d):
