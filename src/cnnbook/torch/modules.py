@@ -18,10 +18,18 @@ __all__ = ["BookConv2d", "BookMaxPool2d", "FlattenLinear", "InceptionModule",
 
 
 class BookConv2d(nn.Conv2d):
-    """``nn.Conv2d`` whose forward and backward are :func:`cnnbook.torch.conv2d` (im2col)."""
+    """``nn.Conv2d`` whose forward and backward are :func:`cnnbook.torch.conv2d` (im2col).
+
+    Dilation is not supported: the book's op has none.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.dilation != (1, 1):
+            raise ValueError(f"dilation must be 1 for the book's conv2d; got {self.dilation}")
 
     def forward(self, x):
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.groups)
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, groups=self.groups)
 
 
 class BookMaxPool2d(nn.MaxPool2d):
