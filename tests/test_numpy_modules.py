@@ -244,8 +244,10 @@ def test_load_state_dict_takes_tensors_that_require_grad_and_keeps_arrays_and_dt
 
 
 @pytest.mark.parametrize("change, error, message", [
-    (lambda s: s.pop("fc1.bias"), ValueError, r"missing keys \['fc1.bias'\], unexpected keys \[\]"),
-    (lambda s: s.update(extra=np.zeros(1)), ValueError, r"missing keys \[\], unexpected keys \['extra'\]"),
+    (lambda s: s.pop("fc1.bias"), ValueError,
+     r"missing keys \['fc1.bias'\], unexpected keys \[\]"),
+    (lambda s: s.update(extra=np.zeros(1)), ValueError,
+     r"missing keys \[\], unexpected keys \['extra'\]"),
     (lambda s: s.update({"fc1.bias": np.zeros(4)}), ValueError,
      r"state_dict\['fc1.bias'\] must have shape \(3,\); got \(4,\)"),
     (lambda s: s.update({"fc1.bias": np.array(["a", "b", "c"])}), TypeError,

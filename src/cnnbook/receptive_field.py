@@ -48,8 +48,9 @@ def receptive_fields(layers, input_size=None) -> list[ReceptiveField]:
         start <- start + ((k - 1) / 2 - p) * j
         j     <- j * s
 
-    (a dilated window counts its span ``d * (k - 1) + 1`` as ``k``). Conv and pooling layers use their own ``k, s, p``; activations, LRN, dropout
-    and flatten pass through; an inception module counts as its widest branch
+    (a dilated window counts its span ``d * (k - 1) + 1`` as ``k``). Conv and
+    pooling layers use their own ``k, s, p``; activations, LRN, dropout and
+    flatten pass through; an inception module counts as its widest branch
     (5x5, stride 1, pad 2: all branches are centred); a global pool or a linear
     layer covers the whole current map (``k = s`` = its size, so it needs
     ``input_size``); auxiliary heads are left out. Impossible geometry (kernel or

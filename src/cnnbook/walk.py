@@ -168,7 +168,7 @@ def layer_output_shape(layer, in_shape) -> tuple:
 
 
 def check_input_shape(shape) -> tuple:
-    """``shape`` as a tuple of positive ints, ``(C, H, W)`` or ``(D,)``; ``ValueError`` otherwise."""
+    """``shape`` as a tuple of positive ints, ``(C, H, W)`` or ``(D,)``, else ``ValueError``."""
     shape = tuple(shape)
     if len(shape) not in (1, 3) or not all(
         isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in shape

@@ -65,7 +65,7 @@ class Window:
         return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
 
     def output_hw(self, hw) -> Pair:
-        """Output ``(H', W')`` for an input ``(H, W)``; ``ValueError`` naming the axis that fails."""
+        """Output ``(H', W')`` for an input ``(H, W)``; ``ValueError`` naming the failing axis."""
         out = []
         for axis, size, k, s, p, d in zip(("height", "width"), hw, self.kernel, self.stride,
                                           self.padding, self.dilation):

@@ -29,7 +29,7 @@ class FlattenRule(LayerRule):
 
 @rule(Linear)
 class LinearRule(LayerRule):
-    """An affine map of the flattened input (it flattens by itself): ``(...) -> (out_features,)``."""
+    """An affine map of the flattened input (it flattens by itself): ``-> (out_features,)``."""
 
     prefix = "fc"
 

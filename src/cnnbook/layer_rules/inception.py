@@ -55,8 +55,8 @@ class InceptionRule(LayerRule):
                                conv_macs(channels[reads], (f, h, w), k)))
             channels[name] = f
         out = layer.out_channels
-        rows.append(Branch("output", "Concat", f"{layer.c1}+{layer.c3}+{layer.c5}+{layer.pool_proj}",
-                           (out, h, w), 0, 0))
+        widths = f"{layer.c1}+{layer.c3}+{layer.c5}+{layer.pool_proj}"
+        rows.append(Branch("output", "Concat", widths, (out, h, w), 0, 0))
         return rows
 
     def output_shape(self, layer, in_shape, window, branches):
