@@ -79,7 +79,7 @@ def walk(layers, input_shape=None) -> Iterator[Step]:
         layers = layers.layers
     layers = _as_stack(layers, "layers")
     shape = None if input_shape is None else check_input_shape(input_shape)
-    return _walk_stack(layers, shape, prefix="", head="", outer="")
+    return _walk_stack(layers, shape, prefix="", head="", head_kind="")
 
 
 def _as_stack(layers, what: str) -> tuple:
@@ -89,25 +89,29 @@ def _as_stack(layers, what: str) -> tuple:
     return tuple(layers)
 
 
-def _walk_stack(layers, shape, prefix: str, head: str, outer: str) -> Iterator[Step]:
+def _walk_stack(layers, shape, prefix: str, head: str, head_kind: str) -> Iterator[Step]:
     for layer, name in zip(layers, layer_names(layers)):
-        step = _step(layer, prefix + name, shape, head, outer)
+        step = _step(layer, prefix + name, shape, head, head_kind)
         yield step
         shape = step.out_shape
 
 
-def _step(layer, name: str, shape, head: str, outer: str) -> Step:
-    """Validate one layer on ``shape`` and walk the stacks it holds."""
+def _step(layer, name: str, shape, head: str, head_kind: str) -> Step:
+    """Validate one layer on ``shape`` and walk the stacks it holds.
+
+    ``head`` names the side branch (an aux head) the layer sits in, ``""`` on the main
+    path; ``head_kind`` is that branch's spec type.
+    """
     rule = rule_for(layer)
     if rule.side_output and head:
-        raise ValueError(f"layer {name!r}: an {rule.kind} cannot sit inside another {outer}")
+        raise ValueError(f"layer {name!r}: an {rule.kind} cannot sit inside another {head_kind}")
     with labelled(name, rule.kind, shape):
         window = rule.window(layer)
         stacks = rule.branches(layer)
-    inner_head, inner_outer = (name, rule.kind) if rule.side_output else (head, outer)
+    inner = (name, rule.kind) if rule.side_output else (head, head_kind)
     branches = {
         key: tuple(_walk_stack(_as_stack(specs, f"{name} {key or 'layers'}"), shape,
-                               f"{name}/{key + '/' if key else ''}", inner_head, inner_outer))
+                               f"{name}/{key + '/' if key else ''}", *inner))
         for key, specs in stacks.items()
     }
     out = None
@@ -164,7 +168,7 @@ def layer_names(layers) -> list[str]:
 def layer_output_shape(layer, in_shape) -> tuple:
     """Output shape of one spec for an input ``(C, H, W)`` or ``(D,)`` (no batch axis)."""
     name = layer.name or rule_for(layer).prefix  # rule_for: TypeError for a non-spec
-    return _step(layer, name, tuple(in_shape), "", "").out_shape
+    return _step(layer, name, tuple(in_shape), head="", head_kind="").out_shape
 
 
 def check_input_shape(shape) -> tuple:

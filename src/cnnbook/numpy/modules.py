@@ -26,11 +26,11 @@ from cnnbook.arithmetic import as_pair
 from . import activations, dropout, linear, lrn, pool
 from ._checks import check_probability
 from ._state import load_into
+from .conv import conv2d_backward, conv2d_forward
+from .conv_naive import conv2d_backward_naive, conv2d_forward_naive
 
 __all__ = ["as_rng", "Module", "Container", "Sequential", "Conv2d", "Linear", "MaxPool2d",
            "AvgPool2d", "GlobalAvgPool", "ReLU", "Tanh", "Sigmoid", "Flatten", "LRN", "Dropout"]
-from .conv import conv2d_backward, conv2d_forward
-from .conv_naive import conv2d_backward_naive, conv2d_forward_naive
 
 
 def as_rng(rng, name: str = "rng") -> np.random.Generator:
