@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_limits
 import cnnbook.numpy as cn
 from cnnbook import spec
 from cnnbook.torch import build as tbuild
+from same_network import twins
 
 ATOL = 1e-10
 
@@ -33,17 +34,10 @@ MIXED_GAP = spec.Architecture("gap", (2, 9, 8), (
 ))
 
 
-def torch_model_and_twin(arch, seed=0):
-    """The torch model built from ``arch`` (float64) and the NumPy model holding its weights."""
-    net = tbuild(arch, generator=seed).double()
-    model = cn.build(arch, seed, dtype=np.float64).load_state_dict(net.state_dict())
-    return net, model
-
-
 @pytest.mark.parametrize("arch", [MIXED, MIXED_GAP, LENET])
 def test_built_network_matches_torch_forward_and_backward(arch):
     rng = np.random.default_rng(0)
-    net, model = torch_model_and_twin(arch)
+    net, model = twins(arch)
     net.eval(), model.eval()  # eval: dropout off in both
     x = rng.standard_normal((3, *arch.input_shape))
     out = model.forward(x)
@@ -134,7 +128,7 @@ def test_train_eval_propagate_to_dropout():
 @pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 1e-2)])
 def test_sgd_matches_torch(momentum, weight_decay):
     rng = np.random.default_rng(2)
-    net, model = torch_model_and_twin(MIXED_GAP, seed=2)
+    net, model = twins(MIXED_GAP, seed=2)
     opt = cn.SGD(model, lr=0.1, momentum=momentum, weight_decay=weight_decay)
     opt_t = torch.optim.SGD(net.parameters(), lr=0.1, momentum=momentum,
                             weight_decay=weight_decay)

@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnbook import architectures, shapes
-from cnnbook.spec import (LRN, Architecture, AuxHead, AvgPool, Conv, Dropout, Flatten,
-                          GlobalAvgPool, Inception, Linear, MaxPool, ReLU, Sigmoid, Tanh)
+from cnnbook.spec import Architecture, AuxHead, Conv, Flatten, Inception, Linear
 from cnnbook.torch import (AuxClassifier, BookConv2d, BookMaxPool2d, Network, build,
                            describe_device, init_parameters, pick_device)
+from same_network import MIXED
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
@@ -28,20 +28,6 @@ LARGE = {
     "googlenet": architectures.googlenet(),
     "googlenet aux": architectures.googlenet(aux=True),
 }
-
-# Every kind of spec, small enough for float64 gradient comparisons.
-MIXED = Architecture("mixed", (3, 17, 15), (
-    Conv(8, (3, 5), stride=(1, 2), padding=(1, 2), name="stem"), ReLU(),
-    MaxPool(3, 2, padding=1, ceil_mode=True), LRN(3, 1e-2, 0.75, 1.0),
-    Conv(8, 3, padding=1, groups=4), Tanh(),
-    Inception(4, 4, 6, 2, 3, 3),
-    AuxHead((AvgPool(3, 2), Conv(4, 1), ReLU(), Flatten(), Linear(7)), name="side"),
-    AvgPool(2, ceil_mode=True), Sigmoid(),
-    Conv(6, 1, bias=False),
-    AuxHead((GlobalAvgPool(), Flatten(), Linear(7, bias=False))),
-    GlobalAvgPool(), Dropout(0.0), Flatten(), Linear(12), ReLU(), Linear(7),
-))
-
 
 def _hooked_rows(model, summary, x):
     """``{summary row name: (output shape without batch, parameter count)}`` from hooks."""
