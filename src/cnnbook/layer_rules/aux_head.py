@@ -30,9 +30,6 @@ class AuxHeadRule(LayerRule):
     def output_shape(self, layer, in_shape, window, branches):
         return tuple(in_shape)
 
-    def field_window(self, step, size):
-        raise AssertionError("receptive fields skip side outputs")  # never asked
-
     def torch(self, step, kit):
         # nn.Sequential takes names only from an OrderedDict
         return kit.modules.AuxClassifier(OrderedDict(kit.stack(step.branches[""])))
