@@ -423,12 +423,36 @@ def test_architectures_are_immutable_deterministic_data():
     assert sum(isinstance(layer, Inception) for layer in layers) == 9
 
 
-def test_shapes_and_architectures_import_neither_numpy_nor_torch():
-    for module in ("shapes.py", "architectures.py"):
-        tree = ast.parse((SRC / module).read_text())
-        imported = {alias.name.split(".")[0] for node in ast.walk(tree)
-                    if isinstance(node, ast.Import) for alias in node.names}
-        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                     if isinstance(node, ast.ImportFrom) and node.module}
-        assert not imported & {"numpy", "torch"}, module
+def _imported_roots(path) -> set[str]:
+    """Top-level packages a module imports anywhere in it (function bodies included)."""
+    tree = ast.parse(path.read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    return imported
+
+
+# The specs, the walk, each layer type's rules and the arithmetic on them: pure Python.
+PURE = ["spec.py", "architectures.py", "shapes.py", "arithmetic.py", "window.py", "walk.py",
+        "summary.py", "receptive_field.py", *sorted(
+            str(p.relative_to(SRC)) for p in (SRC / "layer_rules").glob("*.py"))]
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_specs_walk_and_arithmetic_import_neither_numpy_nor_torch(module):
+    assert not _imported_roots(SRC / module) & {"numpy", "torch"}
+
+
+def test_architectures_exports():
     assert architectures.__all__ == ["lenet5", "alexnet", "vgg", "VGG_CONFIGS", "googlenet"]
+
+
+def test_cnnbook_never_imports_the_grader_the_exercises_or_the_book():
+    for path in SRC.rglob("*.py"):
+        assert not _imported_roots(path) & {"autograder", "exercises", "book"}, path
+
+
+def test_cnnbook_numpy_never_imports_torch_even_lazily():
+    for path in (SRC / "numpy").glob("*.py"):
+        assert "torch" not in _imported_roots(path), path

@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnbook import architectures, shapes
-from cnnbook.spec import (LRN, Architecture, AuxHead, AvgPool, Conv, Dropout, Flatten,
-                          GlobalAvgPool, Inception, Linear, MaxPool, ReLU, Sigmoid, Tanh)
+from cnnbook.spec import Architecture, AuxHead, Conv, Flatten, Inception, Linear
 from cnnbook.torch import (AuxClassifier, BookConv2d, BookMaxPool2d, Network, build,
                            describe_device, init_parameters, pick_device)
+from same_network import MIXED
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
@@ -28,20 +28,6 @@ LARGE = {
     "googlenet": architectures.googlenet(),
     "googlenet aux": architectures.googlenet(aux=True),
 }
-
-# Every kind of spec, small enough for float64 gradient comparisons.
-MIXED = Architecture("mixed", (3, 17, 15), (
-    Conv(8, (3, 5), stride=(1, 2), padding=(1, 2), name="stem"), ReLU(),
-    MaxPool(3, 2, padding=1, ceil_mode=True), LRN(3, 1e-2, 0.75, 1.0),
-    Conv(8, 3, padding=1, groups=4), Tanh(),
-    Inception(4, 4, 6, 2, 3, 3),
-    AuxHead((AvgPool(3, 2), Conv(4, 1), ReLU(), Flatten(), Linear(7)), name="side"),
-    AvgPool(2, ceil_mode=True), Sigmoid(),
-    Conv(6, 1, bias=False),
-    AuxHead((GlobalAvgPool(), Flatten(), Linear(7, bias=False))),
-    GlobalAvgPool(), Dropout(0.0), Flatten(), Linear(12), ReLU(), Linear(7),
-))
-
 
 def _hooked_rows(model, summary, x):
     """``{summary row name: (output shape without batch, parameter count)}`` from hooks."""
@@ -232,3 +218,19 @@ def test_book_ops_model_on_cuda():
     with torch.no_grad():
         torch.testing.assert_close(book(x.cuda()).cpu(), cpu_model(x))
     assert describe_device("cuda").startswith("cuda:")
+
+
+@pytest.mark.parametrize("dilation, groups", [(1, 1), (2, 1), (2, 2), ((1, 3), 4)])
+def test_book_conv_module_is_nn_conv2d_with_the_book_op(dilation, groups):
+    """Every argument of nn.Conv2d reaches the book's op: stride, padding, dilation, groups."""
+    torch.manual_seed(0)
+    ref = torch.nn.Conv2d(4, 8, 3, stride=2, padding=2, dilation=dilation, groups=groups).double()
+    book = BookConv2d(4, 8, 3, stride=2, padding=2, dilation=dilation, groups=groups).double()
+    book.load_state_dict(ref.state_dict())
+    x = torch.randn(2, 4, 11, 9, dtype=torch.float64, requires_grad=True)
+    x2 = x.detach().clone().requires_grad_(True)
+    torch.testing.assert_close(book(x), ref(x2))
+    book(x).square().sum().backward()
+    ref(x2).square().sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad)
+    torch.testing.assert_close(book.weight.grad, ref.weight.grad)

@@ -1,9 +1,12 @@
 """Layer specifications: the data that describes a network.
 
 An :class:`Architecture` is a name, an input shape ``(C, H, W)`` and a tuple of
-layer specs. The same tuple is read by :func:`cnnbook.shapes.summary` (the
-analytic table), by :func:`cnnbook.torch.build` (a ``torch.nn.Module``) and by
-:func:`cnnbook.numpy.build` (the NumPy module API, for small networks).
+layer specs. One walk (:func:`cnnbook.walk.walk`) reads the tuple for every
+consumer: :func:`cnnbook.shapes.summary` (the analytic table),
+:func:`cnnbook.shapes.receptive_fields`, :func:`cnnbook.torch.build` (a
+``torch.nn.Module``) and :func:`cnnbook.numpy.build` (the same network in NumPy,
+parameters named alike). What each spec type does there is written once, in
+its rules (:mod:`cnnbook.layer_rules`).
 
 Specs are frozen dataclasses holding hyper-parameters only; they never hold
 weights. ``kernel``, ``stride`` and ``padding`` are an int or an ``(h, w)`` pair,

@@ -2,7 +2,9 @@
 
 Functional layers return ``(out, cache)`` and take ``(dout, cache)`` back,
 returning the gradients in the order of the inputs. Semantics follow
-``torch.nn.functional``; float32 and float64 inputs keep their dtype. This
+``torch.nn.functional``; float32 and float64 inputs keep their dtype.
+:func:`build` makes a network from any architecture spec, named as the torch
+builder names it, so a torch model's ``state_dict()`` loads into it. This
 package never imports torch.
 """
 
@@ -19,8 +21,9 @@ from .dropout import dropout_backward, dropout_forward
 from .linear import flatten_backward, flatten_forward, linear_backward, linear_forward
 from .loss import softmax_cross_entropy
 from .lrn import lrn_backward, lrn_forward
-from .modules import (LRN, AvgPool2d, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear,
-                      MaxPool2d, Module, ReLU, Sequential, Sigmoid, Tanh)
+from .modules import (LRN, AvgPool2d, Container, Conv2d, Dropout, Flatten, GlobalAvgPool,
+                      Linear, MaxPool2d, Module, ReLU, Sequential, Sigmoid, Tanh)
+from .networks import AuxClassifier, InceptionModule, Network
 from .optim import SGD
 from .pool import (avgpool2d_backward, avgpool2d_forward, global_avgpool_backward,
                    global_avgpool_forward, maxpool2d_backward, maxpool2d_forward)
@@ -40,6 +43,7 @@ __all__ = [
     "batchnorm2d_forward", "batchnorm2d_backward",
     "softmax_cross_entropy",
     "Module", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool", "ReLU", "Tanh", "Sigmoid",
-    "Linear", "Dropout", "LRN", "Flatten", "Sequential", "SGD", "build",
+    "Linear", "Dropout", "LRN", "Flatten", "Container", "Sequential", "InceptionModule",
+    "AuxClassifier", "Network", "SGD", "build",
     "train_epoch", "fit", "evaluate",
 ]

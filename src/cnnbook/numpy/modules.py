@@ -4,7 +4,10 @@ Each module has ``forward(x)``, ``backward(dout)`` (returns dx and stores the
 parameter gradients), ``params`` and ``grads`` dicts (name -> array, torch's
 names ``weight``/``bias``), and ``train()``/``eval()``. ``backward`` overwrites
 ``grads`` in place (the arrays keep their identity, so an optimizer can hold on
-to them); it does not accumulate across calls as torch does.
+to them); it does not accumulate across calls as torch does. A :class:`Container`
+(:class:`Sequential`, and the networks of :mod:`cnnbook.numpy.networks`) names its
+children as torch does, so ``state_dict()`` keys are torch's (``conv1.weight``) and
+``load_state_dict`` takes a torch model's ``state_dict()`` as it is.
 
 Parameters are initialised as torch does by default: weights and biases
 uniform in ``(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (Kaiming-uniform with
@@ -14,15 +17,20 @@ uniform in ``(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (Kaiming-uniform with
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
-from cnnbook.shapes import as_pair
+from cnnbook.arithmetic import as_pair
 
 from . import activations, dropout, linear, lrn, pool
 from ._checks import check_probability
+from ._state import load_into
 from .conv import conv2d_backward, conv2d_forward
 from .conv_naive import conv2d_backward_naive, conv2d_forward_naive
+
+__all__ = ["as_rng", "Module", "Container", "Sequential", "Conv2d", "Linear", "MaxPool2d",
+           "AvgPool2d", "GlobalAvgPool", "ReLU", "Tanh", "Sigmoid", "Flatten", "LRN", "Dropout"]
 
 
 def as_rng(rng, name: str = "rng") -> np.random.Generator:
@@ -36,15 +44,17 @@ def as_rng(rng, name: str = "rng") -> np.random.Generator:
 
 
 class Module:
-    """Base class: ``params``/``grads`` dicts, the training flag and the forward cache.
+    """Base class: ``params``/``grads``/``buffers`` dicts, the training flag and the forward cache.
 
     Subclasses implement ``forward`` (storing what ``backward`` needs in ``_cache``)
-    and ``backward``.
+    and ``backward``. ``buffers`` hold state that is not trained but saved (as
+    torch's running statistics).
     """
 
     def __init__(self):
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
         self.training = True
         self._cache = None
 
@@ -70,10 +80,22 @@ class Module:
     def eval(self):
         return self.train(False)
 
+    def named_children(self):
+        """Yield ``(name, module)`` for each child module (none for a single layer)."""
+        return iter(())
+
+    def children(self):
+        return (module for _, module in self.named_children())
+
     def named_parameters(self, prefix: str = ""):
         """Yield ``(name, param, grad)`` triples."""
         for name, p in self.params.items():
             yield prefix + name, p, self.grads[name]
+
+    def named_buffers(self, prefix: str = ""):
+        """Yield ``(name, buffer)`` pairs."""
+        for name, b in self.buffers.items():
+            yield prefix + name, b
 
     def parameters(self):
         """Yield ``(param, grad)`` pairs (the arrays an optimizer updates in place)."""
@@ -87,22 +109,32 @@ class Module:
     def num_parameters(self) -> int:
         return sum(p.size for p, _ in self.parameters())
 
-    def load_params(self, params: dict):
-        """Copy arrays (e.g. a torch ``state_dict`` converted to NumPy) into the parameters.
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and buffer, by name (``conv1.weight``...).
 
-        Names must match ``named_parameters()`` exactly; shapes must agree. Values are
-        copied in place (cast to each parameter's dtype), so optimizers stay attached.
+        Unlike torch's, the arrays are copies: a saved state does not change as
+        training goes on.
+        """
+        state = {name: p.copy() for name, p, _ in self.named_parameters()}
+        state.update((name, b.copy()) for name, b in self.named_buffers())
+        return state
+
+    def load_state_dict(self, state):
+        """Copy a state dict into the parameters and buffers, in place; returns ``self``.
+
+        ``state`` maps names to NumPy arrays or torch tensors (a torch model's
+        ``state_dict()`` as it is; tensors are converted without importing torch).
+        The keys must be exactly this model's and every shape must agree, else a
+        ``ValueError`` lists the missing and unexpected keys or names the array
+        with the wrong shape, and nothing is changed. Values are cast to each
+        array's dtype and copied in place, so an optimizer stays attached.
         """
         own = {name: p for name, p, _ in self.named_parameters()}
-        if set(params) != set(own):
-            raise ValueError(f"parameter names differ: missing {sorted(set(own) - set(params))}, "
-                             f"unexpected {sorted(set(params) - set(own))}")
-        for name, value in params.items():
-            value = np.asarray(value)
-            if value.shape != own[name].shape:
-                raise ValueError(f"{name} must have shape {own[name].shape}; got {value.shape}")
-            np.copyto(own[name], value, casting="unsafe")
+        own.update(self.named_buffers())
+        load_into(own, state)
         return self
+
+    load_params = load_state_dict  # the earlier name
 
     def _init_param(self, name, shape, bound, rng, dtype):
         self.params[name] = rng.uniform(-bound, bound, size=shape).astype(dtype)
@@ -289,58 +321,119 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class Sequential(Module):
-    """Layers applied in order; ``params``/``grads`` are named ``"<index>.<name>"`` as in torch."""
+def _checked_children(children) -> dict:
+    if not isinstance(children, Mapping):
+        raise TypeError(f"children must be a mapping of names to modules; got "
+                        f"{type(children).__name__}")
+    for name, child in children.items():
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError(f"child names must be non-empty strings without '.'; got {name!r}")
+        if not isinstance(child, Module):
+            raise TypeError(f"layer {name!r} must be a cnnbook.numpy Module; got "
+                            f"{type(child).__name__}")
+    return dict(children)
 
-    def __init__(self, *layers):
-        # No Module.__init__: params/grads are views of the layers' dicts.
+
+class Container(Module):
+    """A module made of named child modules, whose parameters are theirs.
+
+    ``named_parameters()`` yields ``"<child>.<name>"`` (recursively), as torch names
+    a submodule's parameters; ``params`` and ``grads`` are new dicts of the
+    children's own arrays; ``train()``/``eval()`` reach every child.
+    """
+
+    def __init__(self, children):
+        # No Module.__init__: params and grads are gathered from the children.
         self.training = True
         self._cache = None
-        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
-            layers = tuple(layers[0])
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, Module):
-                raise TypeError(f"layers[{i}] must be a Module; got {type(layer).__name__}")
-        self.layers = list(layers)
+        self._children = _checked_children(children)
 
-    def __len__(self):
-        return len(self.layers)
-
-    def __getitem__(self, i):
-        return self.layers[i]
-
-    def __iter__(self):
-        return iter(self.layers)
-
-    def forward(self, x):
-        for layer in self.layers:
-            x = layer.forward(x)
-        return x
-
-    def backward(self, dout):
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        for layer in self.layers:
-            layer.train(mode)
-        return self
+    def named_children(self):
+        return iter(self._children.items())
 
     def named_parameters(self, prefix: str = ""):
-        for i, layer in enumerate(self.layers):
-            yield from layer.named_parameters(f"{prefix}{i}.")
+        for name, child in self._children.items():
+            yield from child.named_parameters(f"{prefix}{name}.")
+
+    def named_buffers(self, prefix: str = ""):
+        for name, child in self._children.items():
+            yield from child.named_buffers(f"{prefix}{name}.")
 
     @property
     def params(self):
-        """All parameters by name (a new dict of the layers' own arrays)."""
+        """All parameters by name (a new dict of the children's own arrays)."""
         return {name: p for name, p, _ in self.named_parameters()}
 
     @property
     def grads(self):
         return {name: g for name, _, g in self.named_parameters()}
 
+    @property
+    def buffers(self):
+        return dict(self.named_buffers())
+
+    def train(self, mode: bool = True):
+        self.training = bool(mode)
+        for child in self._children.values():
+            child.train(mode)
+        return self
+
     def __repr__(self):
-        inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
-        return f"Sequential(\n{inner}\n)"
+        lines = [self.extra_repr()] if self.extra_repr() else []
+        lines += [f"({name}): {child!r}" for name, child in self._children.items()]
+        if not lines:
+            return f"{type(self).__name__}()"
+        body = "\n".join(lines).replace("\n", "\n  ")
+        return f"{type(self).__name__}(\n  {body}\n)"
+
+
+class Sequential(Container):
+    """Layers applied in order.
+
+    ``Sequential(a, b, c)`` (or a list) names the layers ``"0"``, ``"1"``...; a
+    mapping ``{"conv1": a, ...}`` names them by its keys, as ``torch.nn.Sequential``
+    does with an ``OrderedDict``. Iterating yields the layers; ``model[i]`` is a
+    layer by position, ``model["conv1"]`` by name.
+    """
+
+    def __init__(self, *layers):
+        if len(layers) == 1 and isinstance(layers[0], Mapping):
+            children = layers[0]
+        else:
+            if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+                layers = tuple(layers[0])
+            children = {str(i): layer for i, layer in enumerate(layers)}
+        super().__init__(children)
+
+    @property
+    def layers(self) -> list:
+        """The layers in order (a new list)."""
+        return list(self._children.values())
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._children)
+
+    def __len__(self):
+        return len(self._children)
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            try:
+                return self._children[key]
+            except KeyError:
+                raise KeyError(f"no layer named {key!r}; names are {self.names}") from None
+        return self.layers[key]
+
+    def __iter__(self):
+        return iter(self._children.values())
+
+    def forward(self, x):
+        for layer in self._children.values():
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self._children.values()):
+            dout = layer.backward(dout)
+        return dout

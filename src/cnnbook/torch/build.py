@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from cnnbook import spec
-from cnnbook.shapes import as_pair, layer_names, layer_output_shape, summary
-from cnnbook.torch.modules import (AuxClassifier, BookConv2d, BookMaxPool2d, FlattenLinear,
-                                   InceptionModule, Network)
+from cnnbook.torch import modules
+from cnnbook.torch.modules import BookConv2d, BookMaxPool2d, Network
+from cnnbook.walk import walk
 
 __all__ = ["build", "init_parameters"]
 
@@ -20,12 +20,13 @@ def build(arch: spec.Architecture, use_book_ops: bool = False,
           generator: torch.Generator | int | None = None) -> Network:
     """A :class:`~cnnbook.torch.modules.Network` computing ``arch``.
 
-    Children are named as the rows of :func:`cnnbook.shapes.summary` (the spec's
-    ``name``, else ``conv1``, ``pool1``, ``relu1``, ``fc1``... from
-    :func:`cnnbook.shapes.layer_names`); an auxiliary head's layers are named
-    inside it (``aux1.conv`` is the summary's ``aux1/conv``), an inception
-    module's branches as :func:`cnnbook.shapes.inception_table`'s rows. So a
-    forward hook on ``model.get_submodule(name)`` sees the row's output shape.
+    One module per step of :func:`cnnbook.walk.walk`, made by the layer type's rules
+    (:mod:`cnnbook.layer_rules`). Children are named as the rows of
+    :func:`cnnbook.shapes.summary` (the spec's ``name``, else ``conv1``, ``pool1``,
+    ``relu1``, ``fc1``... from :func:`cnnbook.walk.layer_names`); an auxiliary
+    head's layers are named inside it (``aux1.conv`` is the summary's ``aux1/conv``),
+    an inception module's branches as :func:`cnnbook.shapes.inception_table`'s rows.
+    So a forward hook on ``model.get_submodule(name)`` sees the row's output shape.
 
     Input channels and ``Linear`` input sizes are inferred from
     ``arch.input_shape``; ``Linear`` flattens its input. With ``use_book_ops=True``
@@ -42,18 +43,33 @@ def build(arch: spec.Architecture, use_book_ops: bool = False,
     """
     if not isinstance(arch, spec.Architecture):
         raise TypeError(f"arch must be a cnnbook.spec.Architecture; got {type(arch).__name__}")
-    summary(arch)  # validates every layer, naming the one where the shapes break
-    conv = BookConv2d if use_book_ops else nn.Conv2d
-    pool = BookMaxPool2d if use_book_ops else nn.MaxPool2d
+    steps = list(walk(arch))  # validates every layer, naming the one where the shapes break
+    kit = TorchKit(BookConv2d if use_book_ops else nn.Conv2d,
+                   BookMaxPool2d if use_book_ops else nn.MaxPool2d)
     if generator is None:
-        named, _ = _build_stack(tuple(arch.layers), tuple(arch.input_shape), conv, pool, True)
-        return Network(named, arch.name)
+        return Network(kit.stack(steps), arch.name)
     # Allocate without drawing from torch's global generator (the meta device holds no
     # numbers), then draw every parameter from ``generator``.
     with torch.device("meta"):
-        named, _ = _build_stack(tuple(arch.layers), tuple(arch.input_shape), conv, pool, True)
-        model = Network(named, arch.name)
+        model = Network(kit.stack(steps), arch.name)
     return init_parameters(model.to_empty(device="cpu"), generator)
+
+
+@dataclass(frozen=True)
+class TorchKit:
+    """What a layer rule builds torch modules from (see :mod:`cnnbook.layer_rules.base`).
+
+    ``conv`` and ``max_pool``: ``nn.Conv2d``/``nn.MaxPool2d`` or the book's ops.
+    """
+
+    conv: type
+    max_pool: type
+    nn = nn
+    modules = modules
+
+    def stack(self, steps) -> list[tuple[str, nn.Module]]:
+        """``[(name, module), ...]`` for walked steps, each made by its layer type's rule."""
+        return [(step.local_name, step.rule.torch(step, self)) for step in steps]
 
 
 def init_parameters(model: nn.Module, generator: torch.Generator | int) -> nn.Module:
@@ -77,47 +93,3 @@ def init_parameters(model: nn.Module, generator: torch.Generator | int) -> nn.Mo
                                                               generator=generator))
     return model
 
-
-def _build_stack(layers, shape, conv, pool, aux):
-    """``([(name, module), ...], output shape)`` for a stack of specs from ``shape``."""
-    named = []
-    for layer, name in zip(layers, layer_names(layers)):
-        if isinstance(layer, spec.AuxHead):
-            if not aux:
-                raise ValueError(f"layer {name!r}: an AuxHead cannot sit inside another AuxHead")
-            inner, _ = _build_stack(tuple(layer.layers), shape, conv, pool, aux=False)
-            named.append((name, AuxClassifier(OrderedDict(inner))))
-            continue  # the main path goes on with the same activation
-        out = layer_output_shape(layer, shape)
-        named.append((name, _module(layer, shape, out, conv, pool)))
-        shape = out
-    return named, shape
-
-
-def _module(layer, in_shape, out_shape, conv, pool) -> nn.Module:
-    if isinstance(layer, spec.Conv):
-        return conv(in_shape[0], layer.out_channels, as_pair(layer.kernel, "kernel"),
-                    stride=as_pair(layer.stride, "stride"),
-                    padding=as_pair(layer.padding, "padding"),
-                    groups=layer.groups, bias=layer.bias)
-    if isinstance(layer, (spec.MaxPool, spec.AvgPool)):
-        kernel = as_pair(layer.kernel, "kernel")
-        stride = kernel if layer.stride is None else as_pair(layer.stride, "stride")
-        cls = pool if isinstance(layer, spec.MaxPool) else nn.AvgPool2d
-        return cls(kernel, stride, as_pair(layer.padding, "padding"), ceil_mode=layer.ceil_mode)
-    if isinstance(layer, spec.GlobalAvgPool):
-        return nn.AdaptiveAvgPool2d(1)
-    if isinstance(layer, spec.Linear):
-        return FlattenLinear(math.prod(in_shape), layer.out_features, bias=layer.bias)
-    if isinstance(layer, spec.Inception):
-        return InceptionModule(in_shape[0], layer.c1, layer.c3_reduce, layer.c3,
-                               layer.c5_reduce, layer.c5, layer.pool_proj, conv, pool)
-    if isinstance(layer, spec.LRN):
-        return nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)
-    if isinstance(layer, spec.Dropout):
-        return nn.Dropout(layer.p)
-    simple = {spec.ReLU: nn.ReLU, spec.Tanh: nn.Tanh, spec.Sigmoid: nn.Sigmoid,
-              spec.Flatten: nn.Flatten}
-    if type(layer) in simple:
-        return simple[type(layer)]()
-    raise TypeError(f"no torch module for layer spec {layer!r}")  # layer_names checked kinds
