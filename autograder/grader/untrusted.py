@@ -120,13 +120,15 @@ def check_student_id(name, argument: str = "student") -> str:
 
 def markdown_text(text) -> str:
     """Markdown from a submission, made inert for any renderer: raw HTML is escaped
-    (``<script>`` shows as text), entities are escaped (so none can spell out a
-    scheme), and ``javascript:``, ``data:``, ``file:``-like schemes are broken with a
+    (``<script>`` shows as text), entities other than ``&amp; &lt; &gt;`` are escaped
+    (so none can spell out a scheme; those three only ever mean text, which makes the
+    function idempotent), and ``javascript:``, ``data:``, ``file:``-like schemes are broken with a
     zero-width space so no link, image or MathJax ``\\href`` can use them."""
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _AMP.sub("&amp;", str(text)).replace("<", "&lt;").replace(">", "&gt;")
     return _ACTIVE_SCHEME.sub(lambda m: m.group(1) + "\u200b" + m.group(2) + ":", text)
 
 
+_AMP = re.compile(r"&(?!(?:amp|lt|gt);)")
 _BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
 _SAFE_WORD = re.compile(r"[A-Za-z0-9 ._()+-]{1,64}")
 #: Output formats kept in a rendered notebook: text, and raster images (inert).
