@@ -11,8 +11,12 @@ files copied into the sandbox and into ``autograded/``, ``timestamp.txt``):
   opened (``O_NOFOLLOW | O_NONBLOCK``) is that same file; FIFOs, sockets and devices
   are refused without being opened;
 * a file with more hard links than names inside the student's folder is refused: one of
-  its names is elsewhere (another student's notebook, the gradebook), and nothing can
-  tell which. Hard links that stay inside the folder (an unpacked archive) are kept;
+  its names is elsewhere (the checks, the gradebook, another course file), and nothing
+  can tell which. Hard links that stay inside the folder (an unpacked tar archive) are
+  kept. Submissions that arrive by ``nbgrader collect``, a zip or a git clone have no
+  hard links at all, and with Linux's ``protected_hardlinks`` a student can only link
+  files it owns or may write, so the rule refuses links an attacker made to a file the
+  grader can read, without refusing honest submissions;
 * the bytes actually read are capped (``/proc`` files report a size of 0); a file over
   its cap is refused, and so is anything past the cap on the folder's entries, depth or
   total size;
@@ -141,7 +145,6 @@ class Entry:
     dir_rel: str        #: its folder's path
     name: str
     st: os.stat_result
-    target: str | None = None   #: where a symbolic link points (never followed)
 
 
 @dataclass
@@ -184,13 +187,7 @@ def _scan(fd: int, ignore, refused: list):
                 st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
             except OSError:
                 continue
-            target = None
-            if stat.S_ISLNK(st.st_mode):
-                try:
-                    target = os.readlink(name, dir_fd=dfd)
-                except OSError:
-                    pass
-            entries.append(Entry(rel, rel_dir, name, st, target))
+            entries.append(Entry(rel, rel_dir, name, st))
             if stat.S_ISDIR(st.st_mode) and not _ignored(rel, ignore):
                 if depth + 1 > MAX_DEPTH:
                     refused.append(f"{shown_name(rel)}: folders nested more than {MAX_DEPTH} "
@@ -208,13 +205,14 @@ def _scan(fd: int, ignore, refused: list):
 
 
 def read_folder(base: Path, parts, notebooks=(), *, ignore=(), notebook_limit: int,
-                files_limit: int = MAX_FILES_BYTES, want_files: bool = True) -> Submission:
+                files_limit: int | None = None, want_files: bool = True) -> Submission:
     """Read the submission folder ``base/parts...`` under the rules above: the
     top-level ``<name>.ipynb`` of every name in ``notebooks`` (at most
     ``notebook_limit`` bytes each), ``timestamp.txt``, and (``want_files``) every other
     file not matched by ``ignore`` (nbgrader's patterns) up to ``files_limit`` bytes in
     all. Other notebooks are not read. Raises :class:`Refused` when the folder itself
     cannot be opened safely."""
+    files_limit = MAX_FILES_BYTES if files_limit is None else files_limit
     out = Submission()
     fd = open_below(base, parts)
     folders = {"": fd}
@@ -270,9 +268,8 @@ def read_folder(base: Path, parts, notebooks=(), *, ignore=(), notebook_limit: i
 
 def _link_problem(e: Entry, inside: dict) -> str | None:
     mode = e.st.st_mode
-    if stat.S_ISLNK(mode):
-        to = f" (to {shown_name(e.target)})" if e.target is not None else ""
-        return f"it is a symbolic link{to}; links are not followed"
+    if stat.S_ISLNK(mode):  # where it points is not repeated: it may name a secret
+        return "it is a symbolic link; links are not followed"
     if not stat.S_ISREG(mode):
         return f"it is {kind_of(mode)}; only regular files are read"
     if e.st.st_nlink > inside.get((e.st.st_dev, e.st.st_ino), 0):

@@ -179,7 +179,8 @@ def _metadata(nb_meta) -> dict:
     ks = nb_meta.get("kernelspec") if isinstance(nb_meta.get("kernelspec"), dict) else {}
     ks = {k: ks[k] for k in ("name", "display_name", "language")
           if isinstance(ks.get(k), str) and _SAFE_WORD.fullmatch(ks[k])}
-    if ks:
+    if "name" in ks:  # nbformat requires a name and a display name
+        ks.setdefault("display_name", ks["name"])
         out["kernelspec"] = ks
     li = nb_meta.get("language_info") if isinstance(nb_meta.get("language_info"), dict) else {}
     if isinstance(li.get("name"), str) and _SAFE_WORD.fullmatch(li["name"]):
