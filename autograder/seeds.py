@@ -130,7 +130,10 @@ def load(path, create: bool = False) -> str:
     except FileNotFoundError:
         if not create:
             raise SaltError(f"the salt file {path} does not exist") from None
-        return new(path, replace=False)[0]
+        try:
+            return new(path, replace=False)[0]
+        except OSError as exc:
+            raise SaltError(f"the salt file {path} cannot be created: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SaltError(f"the salt file {path} cannot be read: {exc}") from None
     value = "".join(line.strip() for line in text.splitlines()

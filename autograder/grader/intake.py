@@ -63,6 +63,8 @@ def kind_of(mode: int) -> str:
         return "a device"
     if stat.S_ISDIR(mode):
         return "a folder"
+    if stat.S_ISREG(mode):
+        return "a file"
     return "not a regular file"
 
 

@@ -217,10 +217,15 @@ def neutralise_notebook(nb: dict) -> dict:
     no HTML/JavaScript/SVG/LaTeX outputs, no active link schemes."""
     cells = nb.get("cells") if isinstance(nb.get("cells"), list) else []
     cells = [neutralise_cell(c) for c in cells if isinstance(c, dict)]
+    taken = {c["id"] for c in cells if "id" in c}
     seen = set()
     for n, cell in enumerate(cells):  # nbformat 4.5: every cell has a unique id
         if cell.get("id") in seen or "id" not in cell:
-            cell["id"] = f"cell-{n}"
+            new = f"cell-{n}"
+            while new in taken:
+                new += "x"
+            cell["id"] = new
+            taken.add(new)
         seen.add(cell["id"])
     return {"cells": cells, "metadata": _metadata(nb.get("metadata")),
             "nbformat": 4, "nbformat_minor": 5}
