@@ -142,6 +142,7 @@ def grade_assignment(opts: BatchOptions) -> BatchReport:
             sys.path.insert(0, str(p))
     _venv_on_path()
     course = coursemod.load_course(opts.course)
+    coursemod.check_assignment(course, opts.assignment)
     manifest = coursemod.load_manifest(opts.assignment, opts.manifest_package, opts.manifest)
     reports = Path(opts.reports) if opts.reports else course.root / "reports" / opts.assignment
     salt_path, salt, created = course_salt(course, opts.salt_file)

@@ -291,6 +291,14 @@ def assignments(course: Course) -> list:
                   if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.ipynb")))
 
 
+def check_assignment(course: Course, assignment: str) -> None:
+    """:class:`CourseError` listing the course's assignments when ``assignment`` is not
+    one of them."""
+    if assignment not in assignments(course):
+        raise CourseError(f"no assignment {assignment!r} in {course.root}: "
+                          f"{_known(course, assignment)}")
+
+
 def _known(course: Course, assignment: str) -> str:
     names = assignments(course)
     if not names:
