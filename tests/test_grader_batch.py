@@ -232,6 +232,8 @@ def test_a_regrade_of_one_student_keeps_the_class_and_every_output_agrees(tmp_pa
         csv_score = float(rows[student]["score"])
         assert _gradebook_score(course, student) == csv_score
         assert _feedback_score(tmp_path, student) == (csv_score, 7.0)
+        page = (tmp_path / "reports" / "feedback" / f"{student}.html").read_text()
+        assert "overflow-wrap:anywhere" in page and "Content-Security-Policy" in page
         by_test = {t["grade_id"]: t["points"] for r in doc["results"] if r["student"] == student
                    for nb in r["notebooks"] for t in nb["tests"]}
         assert all(float(rows[student][gid]) == pts for gid, pts in by_test.items())

@@ -218,10 +218,11 @@ class _Batch:
                                                 self.opts.settings, want_files=True)
                 job = coursemod.job_from(self.spec, student, got, self.source_files,
                                          self.opts.settings)
-            except (Refused, OSError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - this submission only; the batch goes on
+                why = str(exc) if isinstance(exc, Refused) else _why(exc)
                 self.unread.append(SubmissionResult(
                     student, self.spec.name,
-                    refused=f"the submission folder could not be read: {exc}"))
+                    refused=f"the submission folder could not be read: {why}"))
                 continue
             self.intake[student] = (list(got.refused), got.timestamp)
             for _ in range(self.opts.repeat):

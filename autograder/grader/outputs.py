@@ -63,7 +63,7 @@ class Outputs:
             report.write_atomic(folder / f"{result.student}.html",
                                 feedback_html(result, timestamp or None).encode("utf-8"))
             return None
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - a full disk, a folder in the way...
             return f"feedback page not written ({_why(exc)})"
 
     def add(self, result, timestamp: str = "") -> None:
@@ -82,7 +82,7 @@ class Outputs:
             _, self.kept = report.write_csv(self.csv_path, results, self.spec, self.timestamps,
                                             merge=self.merge)
             self.errors.pop("csv", None)
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - reported; the batch goes on
             self.errors["csv"] = f"{self.csv_path} not written ({_why(exc)})"
         ours = {r.student for r in results}
         rows = [r for r in self._old if r["student"] not in ours]
@@ -94,7 +94,7 @@ class Outputs:
         try:
             report.write_atomic(self.json_path, json.dumps(doc, indent=1).encode("utf-8"))
             self.errors.pop("json", None)
-        except (OSError, TypeError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - reported; the batch goes on
             self.errors["json"] = f"{self.json_path} not written ({_why(exc)})"
 
 
