@@ -396,6 +396,7 @@ def test_usage_errors_name_the_fix(tmp_path, capsys):
     shutil.copytree(paths["course"] / "source" / "tiny", paths["course"] / "source" / "later")
     assert cli_main(common + ["--assignment", "later"]) == 2
     assert "make release" in capsys.readouterr().err
+    assert not (paths["course"] / "hidden_inputs.salt").exists()  # nothing graded yet
     for bad in (["--student", "=1+2"], ["--student", "../bob"], ["--repeat", "0"]):
         assert cli_main(common + ["--assignment", "tiny"] + bad) == 2
         assert "error:" in capsys.readouterr().err

@@ -5,13 +5,13 @@ every way its files could lead the grader outside it."""
 from __future__ import annotations
 
 import os
-import socket
 import stat
 import threading
 from pathlib import Path
 
 import pytest
 
+from adversarial.intake import make_socket
 from autograder.grader import intake
 from autograder.grader import nbgrader_course as coursemod
 
@@ -99,9 +99,7 @@ def test_a_link_inside_a_subfolder_and_a_linked_subfolder(tree):
 def test_special_files_are_refused_without_being_opened(tree):
     base, folder, _ = tree
     os.mkfifo(folder / "pipe")          # opening it for reading would block
-    s = socket.socket(socket.AF_UNIX)
-    s.bind(str(folder / "sock"))
-    s.close()
+    make_socket(folder / "sock")
     (folder / "timestamp.txt").unlink()
     os.mkfifo(folder / "timestamp.txt")
     done = []

@@ -149,16 +149,21 @@ def grade_assignment(opts: BatchOptions) -> BatchReport:
     from autograder import seeds
 
     with _salt_env(salt_path), seeds.using(salt):
-        spec = coursemod.build_spec(course, opts.assignment, manifest,
-                                    python_path=opts.python_path,
-                                    extra_secrets=[reports, salt_path],
-                                    cell_timeout_s=opts.cell_timeout_s,
-                                    test_timeout_s=opts.test_timeout_s,
-                                    require_gradebook=opts.record)
+        try:
+            spec = coursemod.build_spec(course, opts.assignment, manifest,
+                                        python_path=opts.python_path,
+                                        extra_secrets=[reports, salt_path],
+                                        cell_timeout_s=opts.cell_timeout_s,
+                                        test_timeout_s=opts.test_timeout_s,
+                                        require_gradebook=opts.record)
+            if not opts.scheduler:  # Dask workers check on their own machines
+                from .bwrap import check_available
+                check_available(opts.settings.sandbox)
+        except BaseException:
+            if created:  # nothing was graded: the first grading is still to come
+                salt_path.unlink(missing_ok=True)
+            raise
         spec = dataclasses.replace(spec, salt=salt)
-        if not opts.scheduler:  # Dask workers check on their own machines
-            from .bwrap import check_available
-            check_available(opts.settings.sandbox)
         out = _Batch(opts, course, spec, reports).run()
     out.salt_file, out.salt_created = salt_path, created
     return out

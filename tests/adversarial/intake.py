@@ -134,17 +134,22 @@ def _device(path: Path) -> None:
         os.symlink("/dev/zero", path)
 
 
-def _socket(path: Path) -> None:
+def make_socket(path: Path) -> None:
+    """A Unix socket file at ``path`` (bound by its relative name: socket paths are
+    limited to about 100 bytes)."""
+    cwd = os.getcwd()
     s = socket.socket(socket.AF_UNIX)
     try:
-        s.bind(str(path))
+        os.chdir(path.parent)
+        s.bind(path.name)
     finally:
+        os.chdir(cwd)
         s.close()
 
 
 def _special_files(folder: Path, subst) -> None:
     os.mkfifo(folder / "pipe.txt")
-    _socket(folder / "sock.txt")
+    make_socket(folder / "sock.txt")
     _device(folder / "zero.txt")
 
 
