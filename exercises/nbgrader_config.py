@@ -54,7 +54,20 @@ def _repository():
     return os.path.dirname(os.path.dirname(os.path.abspath(autograder.__file__)))
 
 
+def _hooks():
+    """This course's steps for nbgrader (None: nbgrader's defaults, e.g. with an older
+    checkout of the package)."""
+    if _REPO is None:
+        return None
+    try:
+        from autograder.grader import nbgrader_hooks
+    except ImportError:
+        return None
+    return nbgrader_hooks
+
+
 _REPO = _repository()
+_HOOKS = _hooks()
 _SALT = os.environ.get("CNNBOOK_SALT_FILE") or os.path.join(_HERE, "hidden_inputs.salt")
 
 # The kernels: IPython's "Minimal" tracebacks (with code context, a failed test's
@@ -71,7 +84,7 @@ _FEEDBACK = [
     "nbgrader.preprocessors.ClearHiddenTests",   # hidden tests' code never in feedback
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-if _REPO is not None:
+if _HOOKS is not None:
     c.Autograde.autograde_preprocessors = [
         "nbgrader.preprocessors.Execute",
         "nbgrader.preprocessors.IgnorePattern",
@@ -84,7 +97,5 @@ if _REPO is not None:
     ]
     _FEEDBACK[2:2] = ["autograder.grader.nbgrader_hooks.NeutraliseSubmission"]
     _FEEDBACK.append("autograder.grader.nbgrader_hooks.WrapLongLines")
-    from autograder.grader.nbgrader_hooks import install_checksum_note
-
-    install_checksum_note(os.path.join(_HERE, c.CourseDirectory.source_directory))
+    _HOOKS.install_checksum_note(os.path.join(_HERE, c.CourseDirectory.source_directory))
 c.GenerateFeedback.preprocessors = _FEEDBACK
