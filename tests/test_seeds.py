@@ -22,13 +22,20 @@ def test_the_api_the_checks_use(no_salt_env):
     s = seeds.seed("ps01/test_conv")
     assert 0 <= s < 2**63 and s == seeds.seed("ps01/test_conv") != seeds.seed("ps01/other")
     assert seeds.rng("a").normal() == seeds.rng("a").normal()
+    for bad in ("", None, 3):
+        with pytest.raises(TypeError, match="test_name"):
+            seeds.seed(bad)
+
+
+@pytest.mark.slow  # imports torch
+def test_the_torch_generator(no_salt_env):
     import torch
 
     assert torch.equal(torch.randn(3, generator=seeds.torch_generator("a")),
                        torch.randn(3, generator=seeds.torch_generator("a")))
-    for bad in ("", None, 3):
-        with pytest.raises(TypeError, match="test_name"):
-            seeds.seed(bad)
+    with seeds.using("another-salt-for-a-term"):
+        other = torch.randn(3, generator=seeds.torch_generator("a"))
+    assert not torch.equal(other, torch.randn(3, generator=seeds.torch_generator("a")))
 
 
 def test_outside_a_course_the_development_salt(no_salt_env):
