@@ -14,8 +14,9 @@ from cnnbook import spec
 from cnnbook.layer_rules import rule_for, spec_types
 from cnnbook.receptive_field import receptive_fields
 from cnnbook.shapes import layer_output_shape
-from cnnbook.spec import (LRN, Architecture, AuxHead, AvgPool, Conv, Dropout, Flatten,
-                          GlobalAvgPool, Inception, Linear, MaxPool, ReLU, Sigmoid, Tanh)
+from cnnbook.spec import (LRN, Architecture, AuxHead, AvgPool, BasicBlock, BatchNorm,
+                          Bottleneck, Conv, Dropout, Flatten, GlobalAvgPool, Inception, Linear,
+                          MaxPool, ReLU, Sigmoid, Stage, Tanh)
 from cnnbook.summary import summary
 from cnnbook.torch import build as torch_build
 from cnnbook.walk import Step, walk
@@ -148,7 +149,7 @@ def test_window_output_is_computed_per_axis_and_names_the_axis_that_fails():
 
 # One example of each spec type on a (4, 9, 8) input, with non-default hyper-parameters.
 EXAMPLES = {
-    Conv: Conv(6, (3, 2), stride=(2, 1), padding=1, groups=2),
+    Conv: Conv(6, (3, 2), stride=(2, 1), padding=1, dilation=(1, 2), groups=2),
     MaxPool: MaxPool(3, 2, padding=1, ceil_mode=True),
     AvgPool: AvgPool((2, 3), (2, 1), padding=(1, 0)),
     GlobalAvgPool: GlobalAvgPool(),
@@ -161,6 +162,11 @@ EXAMPLES = {
     Linear: Linear(5),
     Inception: Inception(2, 2, 3, 1, 2, 2),
     AuxHead: AuxHead((Conv(3, 1), ReLU(), Flatten(), Linear(4, name="fc")), name="head"),
+    BatchNorm: BatchNorm(eps=1e-3, momentum=0.2),
+    BasicBlock: BasicBlock(6, stride=2, shortcut="projection"),
+    Bottleneck: Bottleneck(2, stride=(2, 1), shortcut="pad", groups=2, width=4,
+                           stride_on_3x3=False),
+    Stage: Stage((BasicBlock(4), Conv(3, 3, padding=2, dilation=2), BatchNorm()), name="s"),
 }
 
 

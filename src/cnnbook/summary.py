@@ -180,8 +180,8 @@ def _rows(steps, inplace: bool) -> list[SummaryRow]:
         for inner in step.branches.values():
             rows += _rows(inner, inplace)
         rule = step.rule
-        if rule.side_output:
-            continue  # an auxiliary head has its layers' rows, none of its own
+        if rule.side_output or not rule.has_row:
+            continue  # an auxiliary head or a stage has its layers' rows, none of its own
         activations = 0 if inplace and rule.reuses_input else math.prod(step.out_shape)
         rows.append(SummaryRow(step.name, step.kind, rule.config(step), step.out_shape,
                                rule.params(step), activations, rule.macs(step), step.head))
