@@ -17,6 +17,7 @@ uniform in ``(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (Kaiming-uniform with
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -227,6 +228,10 @@ class Linear(Module):
         return f"{self.in_features}, {self.out_features}"
 
 
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 class BatchNorm2d(Module):
     """Batch normalization of ``(N, C, H, W)`` per channel, as ``torch.nn.BatchNorm2d``.
 
@@ -246,10 +251,11 @@ class BatchNorm2d(Module):
         if (not isinstance(num_features, (int, np.integer)) or isinstance(num_features, bool)
                 or num_features < 1):
             raise ValueError(f"num_features must be a positive int; got {num_features!r}")
-        if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"momentum must be in [0, 1] or None; got {momentum!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive; got {eps!r}")
+        if momentum is not None and (not _is_real(momentum) or not 0 <= momentum <= 1):
+            raise ValueError(f"momentum must be a number in [0, 1] or None (a cumulative "
+                             f"average); got {momentum!r}")
+        if not _is_real(eps) or not eps > 0:
+            raise ValueError(f"eps must be a positive number; got {eps!r}")
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         c = self.num_features
         self.params = {"weight": np.ones(c, dtype), "bias": np.zeros(c, dtype)}
