@@ -14,6 +14,7 @@ import pytest
 from cnnbook import architectures
 from cnnbook.architectures import (VGG_CONFIGS, alexnet, googlenet, lenet5, resnet,
                                    resnet_cifar, vgg)
+from cnnbook.receptive_field import receptive_fields
 from cnnbook.shapes import summary
 from cnnbook.spec import Architecture, AuxHead, Inception, Stage
 from cnnbook.torch import build as torch_build
@@ -458,6 +459,50 @@ def test_resnet50_basic_arithmetic_by_hand():
                 for hw, c_in, planes in ((56, 256, 128), (28, 512, 256), (14, 1024, 512)))
     assert fifty.total_macs - v1.total_macs == saved == 231_211_008
     assert fifty.total_macs == 4_089_184_256 and v1.total_macs == 3_857_973_248
+
+
+def test_resnet_summary_folds_stages_and_blocks_at_any_depth():
+    full = summary(resnet(18))
+    stages = summary(resnet(18), depth=0)
+    blocks = summary(resnet(18), depth=1)
+    assert stages.names == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3",
+                            "layer4", "avgpool", "flatten", "fc"]
+    assert [(r.kind, r.config) for r in stages][4] == ("Stage", "2 BasicBlock")
+    assert [r.name for r in blocks if r.name.startswith("layer2")] == ["layer2/0", "layer2/1"]
+    for table in (stages, blocks):
+        assert (table.total_params, table.total_activations, table.total_macs) == (
+            full.total_params, full.total_activations, full.total_macs)
+        for row in table:
+            inside = [r for r in full if r.name == row.name or r.name.startswith(row.name + "/")]
+            assert row.params == sum(r.params for r in inside), row.name
+            assert row.macs == sum(r.macs for r in inside), row.name
+            assert row.output_shape == inside[-1].output_shape, row.name
+    assert stages["layer4"].params == 8_393_728 and blocks["layer1/0"].params == 73_984
+    # 7 top-level layers; 8 blocks of 5 layers and their own row; 3 projections of 2
+    assert len(full) == 7 + 8 * 6 + 3 * 2
+    with pytest.raises(ValueError, match="depth must be None or a non-negative int; got -1"):
+        summary(resnet(18), depth=-1)
+
+
+def test_resnet_receptive_fields_by_hand():
+    """r <- r + (k - 1) j, j <- j s, per 3x3 (or 7x7, max pool) window on the main path."""
+    def field(arch):
+        return {f.name: f for f in receptive_fields(arch)}
+
+    r18 = field(resnet(18))
+    # stem: 7x7/2 -> 7, j 2; max pool 3x3/2 -> 11, j 4; layer1: four 3x3 -> 11 + 8*4 = 43
+    assert [r18[n].size[0] for n in ("conv1", "maxpool", "layer1")] == [7, 11, 43]
+    # each later stage: its first 3x3 at the old jump, then three more at the doubled one
+    assert r18["layer2"].size[0] == 43 + 2 * 4 + 3 * 2 * 8 == 99
+    assert r18["layer4"].size == (435, 435) and r18["layer4"].jump == (32, 32)
+    assert r18["layer4"].output_size == (7, 7)
+    # ResNet-50, stride on the 1x1 (the paper's layout): 483, the value Araujo et al. (2019)
+    # list for resnet_v1_50. With the stride on the 3x3 (v1.5) that 3x3 counts at the old
+    # jump j instead of 2j in the first block of stages 2-4 (j = 4, 8, 16): 2 * j less each.
+    assert field(resnet(50, stride_on_3x3=False))["layer4"].size[0] == 483
+    assert field(resnet(50))["layer4"].size[0] == 483 - 2 * (4 + 8 + 16) == 427
+    cifar = field(resnet_cifar(3))
+    assert cifar["layer3"].size[0] == 3 + 6 * 2 + (2 + 5 * 2 * 2) + (2 * 2 + 5 * 2 * 4) == 81
 
 
 def test_resnext_and_wide_resnet_counts_are_torchvisions():
