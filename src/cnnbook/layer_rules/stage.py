@@ -14,7 +14,6 @@ class StageRule(LayerRule):
     """Its layers in order, named inside it; no computation, no summary row of its own."""
 
     prefix = "stage"
-    reuses_input = True
     has_row = False
 
     def branches(self, layer):

@@ -23,9 +23,11 @@ def build(arch: spec.Architecture, use_book_ops: bool = False,
     One module per step of :func:`cnnbook.walk.walk`, made by the layer type's rules
     (:mod:`cnnbook.layer_rules`). Children are named as the rows of
     :func:`cnnbook.shapes.summary` (the spec's ``name``, else ``conv1``, ``pool1``,
-    ``relu1``, ``fc1``... from :func:`cnnbook.walk.layer_names`); an auxiliary
-    head's layers are named inside it (``aux1.conv`` is the summary's ``aux1/conv``),
-    an inception module's branches as :func:`cnnbook.shapes.inception_table`'s rows.
+    ``relu1``, ``fc1``... from :func:`cnnbook.walk.layer_names`); the layers of an
+    auxiliary head, a stage or a residual block are named inside it (``aux1.conv`` is
+    the summary's ``aux1/conv``, ``layer2.0.downsample.0`` its
+    ``layer2/0/downsample/0``: torchvision's ResNet names), an inception module's
+    branches as :func:`cnnbook.shapes.inception_table`'s rows.
     So a forward hook on ``model.get_submodule(name)`` sees the row's output shape.
 
     Input channels and ``Linear`` input sizes are inferred from
