@@ -1,4 +1,4 @@
-"""Batch normalization and residual blocks as NumPy modules, held against torch and finite differences.
+"""Batch norm and residual blocks as NumPy modules, held against torch and finite differences.
 
 Classes of the contract: the batch-norm module in training mode (batch statistics, the
 running estimates and the batch count move) and evaluation mode (running estimates,

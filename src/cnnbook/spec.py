@@ -4,8 +4,10 @@ An :class:`Architecture` is a name, an input shape ``(C, H, W)`` and a tuple of
 layer specs. Some specs hold other layers: an :class:`AuxHead` (a side
 classifier), a :class:`Stage` (a named run of layers, ResNet's ``layer1``) and the
 residual blocks :class:`BasicBlock` and :class:`Bottleneck`, whose layers the
-walk names inside them (``layer1/0/conv1``, torch's ``layer1.0.conv1``). One walk (:func:`cnnbook.walk.walk`) reads the tuple for every
-consumer: :func:`cnnbook.shapes.summary` (the analytic table),
+walk names inside them (``layer1/0/conv1``, torch's ``layer1.0.conv1``).
+
+One walk (:func:`cnnbook.walk.walk`) reads the tuple for every consumer:
+:func:`cnnbook.shapes.summary` (the analytic table),
 :func:`cnnbook.shapes.receptive_fields`, :func:`cnnbook.torch.build` (a
 ``torch.nn.Module``) and :func:`cnnbook.numpy.build` (the same network in NumPy,
 parameters named alike). What each spec type does there is written once, in
@@ -75,7 +77,7 @@ class GlobalAvgPool:
 
 @dataclass(frozen=True)
 class BatchNorm:
-    """Batch normalization of each channel, as ``torch.nn.BatchNorm2d`` (affine, with running stats).
+    """Batch normalization of each channel, as ``torch.nn.BatchNorm2d`` (affine, running stats).
 
     ``(C, H, W) -> (C, H, W)``; parameters ``weight`` (gamma) and ``bias`` (beta),
     ``2 * C`` in all; buffers ``running_mean``, ``running_var`` and

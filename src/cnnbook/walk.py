@@ -73,9 +73,9 @@ def walk(layers, input_shape=None) -> Iterator[Step]:
     :class:`~cnnbook.spec.AuxHead`, a :class:`~cnnbook.spec.Stage`, a residual
     block) has each of its stacks walked into ``step.branches`` from its own input,
     the inner steps named ``<layer>/<name>`` (``<layer>/<key>/<name>`` for a keyed
-    stack such as a block's ``downsample``). Every step is validated on the way: a bad hyper-parameter
-    or an input too small raises ``ValueError``/``TypeError`` naming the layer,
-    its type and the input shape it received.
+    stack such as a block's ``downsample``). Every step is validated on the way: a bad
+    hyper-parameter or an input too small raises ``ValueError``/``TypeError`` naming
+    the layer, its type and the input shape it received.
     """
     if isinstance(layers, Architecture):
         if input_shape is None:

@@ -10,7 +10,7 @@ from .base import LayerRule, need_chw, rule
 
 
 def check_batchnorm(layer) -> None:
-    """``ValueError`` unless ``eps > 0`` and ``momentum`` is in ``[0, 1]`` or None (torch's rules)."""
+    """``ValueError`` unless ``eps > 0`` and ``momentum`` is in ``[0, 1]`` or None, as in torch."""
     eps, momentum = layer.eps, layer.momentum
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
         raise ValueError(f"eps must be a positive number; got {eps!r}")

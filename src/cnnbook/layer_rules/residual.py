@@ -1,4 +1,5 @@
-"""Rules of the residual blocks :class:`~cnnbook.spec.BasicBlock` and :class:`~cnnbook.spec.Bottleneck`.
+"""Rules of the residual blocks (:class:`~cnnbook.spec.BasicBlock`,
+:class:`~cnnbook.spec.Bottleneck`).
 
 A block is ``relu(F(x) + shortcut(x))``. Its rules write ``F`` (the main path) and
 the projection shortcut as stacks of ordinary specs, which the walk names inside
@@ -83,7 +84,8 @@ class _ResidualRule(LayerRule):
         if downsample is not None:
             downsample = kit.nn.Sequential(OrderedDict(kit.stack(downsample)))
         return kit.modules.ResidualBlock(OrderedDict(kit.stack(step.branches[""])),
-                                         layer.shortcut, downsample, as_pair(layer.stride, ""),
+                                         layer.shortcut, downsample,
+                                         as_pair(layer.stride, "stride"),
                                          step.out_shape[0] - step.in_shape[0])
 
     def numpy(self, step, kit):
@@ -92,7 +94,7 @@ class _ResidualRule(LayerRule):
         if downsample is not None:
             downsample = kit.modules.Sequential(dict(kit.stack(downsample)))
         return kit.modules.ResidualBlock(dict(kit.stack(step.branches[""])), layer.shortcut,
-                                         downsample, as_pair(layer.stride, ""),
+                                         downsample, as_pair(layer.stride, "stride"),
                                          step.out_shape[0] - step.in_shape[0])
 
 

@@ -82,7 +82,7 @@ class TorchKit:
 
 def init_parameters(model: nn.Module, generator: torch.Generator | int,
                     scheme: str = "torch") -> nn.Module:
-    """Redraw every conv and linear parameter from ``generator``; reset batch norms. Returns ``model``.
+    """Redraw every conv and linear parameter from ``generator``, reset batch norms; ``model``.
 
     ``scheme="torch"``: what ``reset_parameters`` draws by default (Kaiming uniform
     with ``a = sqrt(5)``): weights and biases uniform in ``[-1/sqrt(fan_in),

@@ -1,4 +1,4 @@
-"""torch modules the builder assembles: the book's ops as layers, inception, residual blocks, aux heads.
+"""torch modules the builder assembles: the book's ops, inception, residual blocks, aux heads.
 
 Every class here is a small subclass or composition of ``torch.nn`` modules, so
 parameters, ``state_dict`` keys and initialisation are torch's own: a model
@@ -95,7 +95,7 @@ class InceptionModule(nn.Module):
 
 
 class ResidualBlock(nn.Module):
-    """``relu(F(x) + shortcut(x))``: a residual block as :mod:`cnnbook.layer_rules.residual` builds it.
+    """``relu(F(x) + shortcut(x))``, a residual block as :mod:`cnnbook.layer_rules.residual` has it.
 
     ``body``: the main path ``F``, an ordered mapping of names to modules (children
     ``conv1``, ``bn1``, ``relu1``, ``conv2``... as torchvision names them). ``shortcut``:
