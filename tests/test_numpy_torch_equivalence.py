@@ -15,6 +15,7 @@ import torch.nn.functional as F
 import cnnbook.numpy as cn
 from cnnbook import architectures
 from cnnbook.torch import build as torch_build
+from resnet_reference import RefCifarNet, RefResNet, randomize_
 from same_network import MIXED, twins
 
 BOOK = {
@@ -139,3 +140,75 @@ def test_numpy_network_trains_like_torch_for_a_step_with_aux_losses():
     for name, p in net.named_parameters():
         np.testing.assert_allclose(model.params[name], p.detach().numpy(), rtol=0, atol=1e-12,
                                    err_msg=name)
+
+
+# --- residual networks -------------------------------------------------------------------
+
+def _from_reference(ref, arch, seed):
+    """The hand-written torch model with random weights and statistics, and the NumPy model
+    built from ``arch`` holding them (float64)."""
+    ref = randomize_(ref.double(), torch.Generator().manual_seed(seed))
+    return ref, cn.build(arch, seed, dtype=np.float64).load_state_dict(ref.state_dict())
+
+
+@pytest.mark.parametrize("depth, size", [(18, 64), pytest.param(50, 64, marks=pytest.mark.slow)])
+def test_resnet_in_eval_mode_computes_the_hand_written_models_outputs(depth, size):
+    """torchvision-layout weights (the reference's) load into the NumPy and torch models."""
+    torch.set_num_threads(1)
+    arch = architectures.resnet(depth, num_classes=10)
+    ref, model = _from_reference(RefResNet(depth, num_classes=10), arch, seed=depth)
+    net = torch_build(arch).double()
+    net.load_state_dict(ref.state_dict())
+    x = np.random.default_rng(2).standard_normal((2, 3, size, size))
+    with torch.no_grad():
+        want = ref.eval()(torch.from_numpy(x)).numpy()
+        _assert_same(net.eval()(torch.from_numpy(x)).numpy(), want, f"torch ResNet-{depth}")
+    _assert_same(model.eval().forward(x), want, f"NumPy ResNet-{depth}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shortcut, kind", [("A", "pad"), ("projection", "projection"),
+                                            ("none", None)])
+def test_cifar_network_trains_as_the_hand_written_one(shortcut, kind):
+    """Train mode: outputs, input and parameter gradients, running statistics; then 3 SGD
+    steps with momentum leave the same weights and statistics; eval outputs agree."""
+    arch = (architectures.resnet_cifar(2, plain=True) if kind is None
+            else architectures.resnet_cifar(2, shortcut=kind))
+    torch.set_num_threads(1)
+    ref, model = _from_reference(RefCifarNet(2, shortcut), arch, seed=3)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((4, 3, 32, 32))
+    y = rng.integers(0, 10, 4)
+    xt = torch.tensor(x, requires_grad=True)
+    out = ref.train()(xt)
+    F.cross_entropy(out, torch.from_numpy(y)).backward()
+    got = model.train().forward(x)
+    _assert_same(got, out.detach().numpy(), "train-mode output")
+    _, dscores = cn.softmax_cross_entropy(got, y)
+    _assert_same(model.backward(dscores), xt.grad.numpy(), "dx")
+    for name, p in ref.named_parameters():
+        np.testing.assert_allclose(model.grads[name], p.grad.numpy(), rtol=1e-8, atol=1e-11,
+                                   err_msg=name)
+    state = model.state_dict()
+    for name, b in ref.named_buffers():  # the forward pass moved the running statistics
+        np.testing.assert_allclose(state[name], b.numpy(), rtol=1e-12, err_msg=name)
+
+    sgd, opt = cn.SGD(model, lr=0.05, momentum=0.9), torch.optim.SGD(ref.parameters(), lr=0.05,
+                                                                    momentum=0.9)
+    for step in range(3):
+        xb = rng.standard_normal((4, 3, 32, 32))
+        yb = rng.integers(0, 10, 4)
+        _, d = cn.softmax_cross_entropy(model.forward(xb), yb)
+        model.backward(d)
+        sgd.step()
+        opt.zero_grad()
+        F.cross_entropy(ref(torch.from_numpy(xb)), torch.from_numpy(yb)).backward()
+        opt.step()
+    state = model.state_dict()
+    for name, want in ref.state_dict().items():
+        np.testing.assert_allclose(state[name], want.numpy(), rtol=1e-9, atol=1e-11,
+                                   err_msg=name)
+    assert int(state["layer3.1.bn2.num_batches_tracked"]) == 3 + 4  # 3 from randomize_
+    with torch.no_grad():
+        want = ref.eval()(torch.from_numpy(x)).numpy()
+    _assert_same(model.eval().forward(x), want, "eval output after training")

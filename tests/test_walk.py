@@ -8,14 +8,17 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cnnbook.numpy as cn
 from cnnbook import spec
 from cnnbook.layer_rules import rule_for, spec_types
 from cnnbook.receptive_field import receptive_fields
 from cnnbook.shapes import layer_output_shape
-from cnnbook.spec import (LRN, Architecture, AuxHead, AvgPool, Conv, Dropout, Flatten,
-                          GlobalAvgPool, Inception, Linear, MaxPool, ReLU, Sigmoid, Tanh)
+from cnnbook.spec import (LRN, Architecture, AuxHead, AvgPool, BasicBlock, BatchNorm,
+                          Bottleneck, Conv, Dropout, Flatten, GlobalAvgPool, Inception, Linear,
+                          MaxPool, ReLU, Sigmoid, Stage, Tanh)
 from cnnbook.summary import summary
 from cnnbook.torch import build as torch_build
 from cnnbook.walk import Step, walk
@@ -99,6 +102,54 @@ def test_walk_errors_name_the_layer_its_type_and_its_input():
         list(walk([AuxHead(Flatten())], (1, 2, 2)))
 
 
+def test_a_stage_and_a_block_name_their_layers_inside_them():
+    arch = Architecture("r", (4, 8, 8), (Stage((BasicBlock(4, name="0"),
+                                                BasicBlock(6, 2, "projection", name="1")),
+                                               name="layer1"),))
+    stage = next(walk(arch))
+    assert stage.name == "layer1" and stage.out_shape == (6, 4, 4) and stage.window is None
+    blocks = stage.branches[""]
+    assert [b.name for b in blocks] == ["layer1/0", "layer1/1"]
+    assert [s.name for s in blocks[0].branches[""]] == [
+        "layer1/0/conv1", "layer1/0/bn1", "layer1/0/relu1", "layer1/0/conv2", "layer1/0/bn2"]
+    assert list(blocks[0].branches) == [""]  # an identity shortcut has no layers
+    assert [s.name for s in blocks[1].branches["downsample"]] == [
+        "layer1/1/downsample/0", "layer1/1/downsample/1"]
+    assert blocks[1].branches["downsample"][0].window == Window((1, 1), (2, 2))
+    assert all(s.head == "" for s in blocks[1].branches[""])
+
+
+@pytest.mark.parametrize("layer, shape, error, message", [
+    (BasicBlock(6), (4, 8, 8), ValueError,
+     r"'block1' \(BasicBlock\) cannot take an input of shape \(4, 8, 8\): an identity "
+     r"shortcut needs the block to keep its input's shape.*use shortcut='projection'"),
+    (BasicBlock(4, 2), (4, 8, 8), ValueError, "identity shortcut needs"),
+    (BasicBlock(2, shortcut="pad"), (4, 8, 8), ValueError, "cannot drop channels"),
+    (BasicBlock(4, shortcut="add"), (4, 8, 8), ValueError,
+     "shortcut must be one of 'identity', 'projection', 'pad', 'none'; got 'add'"),
+    (BasicBlock(0), (4, 8, 8), ValueError, "planes must be at least 1"),
+    (BasicBlock(4, 1.5), (4, 8, 8), TypeError, "stride must be an int or a pair"),
+    (Bottleneck(1, width=0), (4, 8, 8), ValueError, "width must be at least 1"),
+    (Bottleneck(1, stride_on_3x3=1), (4, 8, 8), TypeError, "stride_on_3x3 must be True"),
+    (Bottleneck(2, groups=3, width=4), (8, 8, 8), ValueError,
+     r"'block1/conv2' \(Conv\).*divisible by groups"),
+    (BasicBlock(4), (4,), ValueError, r"needs a \(C, H, W\) input"),
+    (Stage((BasicBlock(4), Conv(2, 5))), (4, 3, 3), ValueError,
+     r"'stage1/conv1' \(Conv\) cannot take an input of shape \(4, 3, 3\)"),
+    (Stage(()), (4, 8, 8), ValueError, "a Stage needs at least one layer"),
+    (Stage(BasicBlock(4)), (4, 8, 8), TypeError, "Stage layers must be a tuple"),
+    (Stage((AuxHead((Flatten(),)),)), (4, 8, 8), ValueError,
+     "an AuxHead cannot sit inside a Stage"),
+    (BatchNorm(eps=0), (4, 8, 8), ValueError, "eps must be a positive number"),
+    (BatchNorm(momentum=1.5), (4, 8, 8), ValueError, r"momentum must be a number in \[0, 1\]"),
+    (BatchNorm(), (4,), ValueError, r"needs a \(C, H, W\) input"),
+])
+def test_blocks_stages_and_batch_norms_refuse_what_they_cannot_compute(layer, shape, error,
+                                                                      message):
+    with pytest.raises(error, match=message):
+        list(walk([layer], shape))
+
+
 @pytest.mark.parametrize("layers, shape, error, message", [
     ("conv", None, TypeError, "sequence of layer specs; got str"),
     (Conv(2, 3), None, TypeError, "sequence of layer specs; got Conv"),
@@ -132,6 +183,34 @@ def test_window_of_applies_torchs_conventions_once():
             Window.of(**kwargs)
 
 
+@st.composite
+def _windows(draw):
+    k, s, d = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    return Window.of(k, s, draw(st.integers(0, d * (k - 1))), dilation=d)
+
+
+@settings(max_examples=200, deadline=None)
+@given(first=_windows(), second=_windows(), size=st.integers(1, 40))
+def test_two_windows_merge_into_one_with_the_same_field_and_output(first, second, size):
+    merged = first.then(second)
+    (r1, s1), (r2, s2) = first.span, second.span
+    assert merged.span[0] == r1 + (r2 - 1) * first.stride[0]  # field size
+    assert merged.stride[0] == first.stride[0] * second.stride[0]  # jump
+    start = ((r1 - 1) / 2 - first.padding[0]) + ((r2 - 1) / 2 - second.padding[0]) * \
+        first.stride[0]
+    assert (merged.span[0] - 1) / 2 - merged.padding[0] == start
+    try:
+        steps = second.output_hw(first.output_hw((size, size)))
+    except ValueError:
+        return  # nothing fits in turn; the merged window may still fit on paper
+    assert merged.output_hw((size, size)) == steps
+
+
+def test_a_ceil_mode_window_does_not_merge():
+    with pytest.raises(ValueError, match="rounding up does not nest"):
+        Window.of(3, 2).then(Window.of(3, 2, ceil_mode=True, pooling=True))
+
+
 def test_window_output_is_computed_per_axis_and_names_the_axis_that_fails():
     w = Window.of((3, 5), (2, 1), (1, 0))
     assert w.output_hw((7, 9)) == (4, 5)
@@ -148,7 +227,7 @@ def test_window_output_is_computed_per_axis_and_names_the_axis_that_fails():
 
 # One example of each spec type on a (4, 9, 8) input, with non-default hyper-parameters.
 EXAMPLES = {
-    Conv: Conv(6, (3, 2), stride=(2, 1), padding=1, groups=2),
+    Conv: Conv(6, (3, 2), stride=(2, 1), padding=1, dilation=(1, 2), groups=2),
     MaxPool: MaxPool(3, 2, padding=1, ceil_mode=True),
     AvgPool: AvgPool((2, 3), (2, 1), padding=(1, 0)),
     GlobalAvgPool: GlobalAvgPool(),
@@ -161,6 +240,11 @@ EXAMPLES = {
     Linear: Linear(5),
     Inception: Inception(2, 2, 3, 1, 2, 2),
     AuxHead: AuxHead((Conv(3, 1), ReLU(), Flatten(), Linear(4, name="fc")), name="head"),
+    BatchNorm: BatchNorm(eps=1e-3, momentum=0.2),
+    BasicBlock: BasicBlock(6, stride=2, shortcut="projection"),
+    Bottleneck: Bottleneck(2, stride=(2, 1), shortcut="pad", groups=2, width=4,
+                           stride_on_3x3=False),
+    Stage: Stage((BasicBlock(4), Conv(3, 3, padding=2, dilation=2), BatchNorm()), name="s"),
 }
 
 

@@ -173,40 +173,73 @@ class Summary:
                 f"<tfoot>{foot}</tfoot></table>")
 
 
-def _rows(steps, inplace: bool) -> list[SummaryRow]:
-    """Rows of walked steps: a layer's own row after the rows of the stacks it holds."""
+def _rows(steps, inplace: bool, depth=None) -> list[SummaryRow]:
+    """Rows of walked steps: a layer's own row after the rows of the stacks it holds.
+
+    ``depth``: below it, a layer holding others on the main path (a stage, a block) is
+    one row carrying the sums of its layers' rows; ``None``: no limit.
+    """
     rows = []
     for step in steps:
-        for inner in step.branches.values():
-            rows += _rows(inner, inplace)
         rule = step.rule
-        if rule.side_output:
-            continue  # an auxiliary head has its layers' rows, none of its own
-        activations = 0 if inplace and rule.reuses_input else math.prod(step.out_shape)
-        rows.append(SummaryRow(step.name, step.kind, rule.config(step), step.out_shape,
-                               rule.params(step), activations, rule.macs(step), step.head))
+        inner = [row for stack in step.branches.values()
+                 for row in _rows(stack, inplace, None if depth is None else depth - 1)]
+        if depth is not None and depth <= 0 and inner and not rule.side_output:
+            rows.append(_folded(step, inner + _own_row(step, inplace)))
+            continue
+        rows += inner + _own_row(step, inplace)
     return rows
 
 
-def summary(arch: Architecture, input_shape=None, *, inplace: bool = False) -> Summary:
+def _own_row(step, inplace: bool) -> list[SummaryRow]:
+    rule = step.rule
+    if rule.side_output or not rule.has_row:
+        return []  # an auxiliary head or a stage has its layers' rows, none of its own
+    activations = 0 if inplace and rule.reuses_input else math.prod(step.out_shape)
+    return [SummaryRow(step.name, step.kind, rule.config(step), step.out_shape,
+                       rule.params(step), activations, rule.macs(step), step.head)]
+
+
+def _folded(step, rows) -> SummaryRow:
+    """One row for a layer and everything in it: its output, the sums of ``rows``."""
+    return SummaryRow(step.name, step.kind, step.rule.config(step), step.out_shape,
+                      sum(r.params for r in rows), sum(r.activations for r in rows),
+                      sum(r.macs for r in rows), step.head)
+
+
+def summary(arch: Architecture, input_shape=None, *, inplace: bool = False,
+            depth: int | None = None) -> Summary:
     """The analytic table of ``arch``: shapes, parameters, activations and MACs per layer.
 
     ``input_shape`` (``(C, H, W)``, no batch axis) defaults to ``arch.input_shape``.
     Unnamed layers are named by :func:`cnnbook.walk.layer_names` (``conv1``, ``pool1``, ``fc1``...).
 
+    Layers that hold others (a :class:`~cnnbook.spec.Stage`, a residual block) list
+    their layers as rows named ``<layer>/<name>`` (``layer1/0/conv1``,
+    ``layer2/0/downsample/0``), torch's ``layer1.0.conv1``. A block's own row, after
+    its layers' rows, is the sum with the shortcut and the ReLU (no parameters or MACs
+    of its own); a stage has no row of its own. ``depth`` shortens the table: with
+    ``depth=0`` each top-level stage or block is one row carrying the sums of its
+    layers (ResNet-18 in 11 rows), with ``depth=1`` each block inside a stage is, and
+    so on; ``None`` (default) lists every layer. Totals are the same at every depth.
+
     Counting rules, per image:
 
     * params: conv ``F * (C_in / groups) * kh * kw + F`` (bias); linear
-      ``in * out + out``; an inception module the sum over its branches; every other
-      layer 0.
+      ``in * out + out``; batch normalization ``2 * C`` (its running statistics are
+      buffers, not parameters); an inception module the sum over its branches;
+      every other layer 0.
     * activations: the number of elements of the layer's output. With
       ``inplace=True`` element-wise layers (ReLU, Tanh, Sigmoid, Dropout) and
       Flatten count 0: the first can overwrite their input, a flatten is a view,
       so the total is the memory of a forward pass that keeps every new tensor.
       The network input is never counted (``math.prod(summary.input_shape)``).
-    * MACs (multiply-accumulates): conv = output elements ``* (C_in / groups) * kh * kw``;
-      linear = ``in * out``; inception = the sum over its convolutions; pooling,
-      activations, LRN, dropout, flatten 0; bias additions are not counted.
+    * MACs (multiply-accumulates): conv = output elements ``* (C_in / groups) * kh * kw``
+      (dilation changes neither this nor the parameters); linear = ``in * out``;
+      inception = the sum over its convolutions; pooling, activations, LRN, dropout,
+      flatten, batch normalization (an affine map per channel at inference, folded
+      into the convolution before it) and a residual block's sum 0; bias additions
+      are not counted.
 
     An inception module is one row whose output channels are the sum of its
     branches; :func:`inception_table` lists the branches. An :class:`AuxHead` adds
@@ -219,7 +252,10 @@ def summary(arch: Architecture, input_shape=None, *, inplace: bool = False) -> S
     if not isinstance(arch, Architecture):
         raise TypeError(f"arch must be a cnnbook.spec.Architecture; got {type(arch).__name__}")
     shape = check_input_shape(arch.input_shape if input_shape is None else input_shape)
-    return Summary(arch.name, shape, _rows(walk(arch, shape), inplace), inplace)
+    if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool)
+                              or depth < 0):
+        raise ValueError(f"depth must be None or a non-negative int; got {depth!r}")
+    return Summary(arch.name, shape, _rows(walk(arch, shape), inplace, depth), inplace)
 
 
 def inception_table(spec: Inception, in_channels: int, hw) -> Summary:

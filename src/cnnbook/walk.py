@@ -9,12 +9,12 @@ contributes is in its rules (:mod:`cnnbook.layer_rules`).
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from cnnbook.layer_rules import LayerRule, rule_for
+from cnnbook.layer_rules.base import labelled
 from cnnbook.spec import Architecture
 from cnnbook.window import Window
 
@@ -26,13 +26,15 @@ __all__ = ["Step", "walk", "layer_names", "layer_output_shape", "check_input_sha
 class Step:
     """One layer of a walked architecture.
 
-    ``name``: the full name, ``conv1`` or ``<head>/<layer>`` inside a layer that
-    holds others (an auxiliary head's ``aux1/fc1``). ``layer``: the spec.
+    ``name``: the full name, ``conv1`` or ``<parent>/<layer>`` inside a layer that
+    holds others (an auxiliary head's ``aux1/fc1``, a ResNet's ``layer1/0/conv1``).
+    ``layer``: the spec.
     ``in_shape``/``out_shape``: ``(C, H, W)`` or ``(D,)`` without the batch axis, or
     ``None`` when the walk was given no input shape. ``window``: the normalised
     :class:`~cnnbook.window.Window` of a conv or pooling layer, else ``None``.
     ``branches``: the walked stacks a layer holds, by key (an :class:`AuxHead`'s
-    layers under ``""``). ``head``: the auxiliary head the step belongs to
+    layers under ``""``; a residual block's main path under ``""`` and its
+    projection under ``"downsample"``). ``head``: the auxiliary head the step belongs to
     (``""`` on the main path).
     """
 
@@ -68,10 +70,12 @@ def walk(layers, input_shape=None) -> Iterator[Step]:
     only (shapes ``None``, no shape checks).
 
     Unnamed layers are named by :func:`layer_names`. A layer holding others (an
-    :class:`~cnnbook.spec.AuxHead`) has its stacks walked into ``step.branches``
-    from its own input. Every step is validated on the way: a bad hyper-parameter
-    or an input too small raises ``ValueError``/``TypeError`` naming the layer,
-    its type and the input shape it received.
+    :class:`~cnnbook.spec.AuxHead`, a :class:`~cnnbook.spec.Stage`, a residual
+    block) has each of its stacks walked into ``step.branches`` from its own input,
+    the inner steps named ``<layer>/<name>`` (``<layer>/<key>/<name>`` for a keyed
+    stack such as a block's ``downsample``). Every step is validated on the way: a bad
+    hyper-parameter or an input too small raises ``ValueError``/``TypeError`` naming
+    the layer, its type and the input shape it received.
     """
     if isinstance(layers, Architecture):
         if input_shape is None:
@@ -79,7 +83,7 @@ def walk(layers, input_shape=None) -> Iterator[Step]:
         layers = layers.layers
     layers = _as_stack(layers, "layers")
     shape = None if input_shape is None else check_input_shape(input_shape)
-    return _walk_stack(layers, shape, prefix="", head="", head_kind="")
+    return _walk_stack(layers, shape, prefix="", head="", parent="")
 
 
 def _as_stack(layers, what: str) -> tuple:
@@ -89,29 +93,32 @@ def _as_stack(layers, what: str) -> tuple:
     return tuple(layers)
 
 
-def _walk_stack(layers, shape, prefix: str, head: str, head_kind: str) -> Iterator[Step]:
+def _walk_stack(layers, shape, prefix: str, head: str, parent: str) -> Iterator[Step]:
     for layer, name in zip(layers, layer_names(layers)):
-        step = _step(layer, prefix + name, shape, head, head_kind)
+        step = _step(layer, prefix + name, shape, head, parent)
         yield step
         shape = step.out_shape
 
 
-def _step(layer, name: str, shape, head: str, head_kind: str) -> Step:
+def _step(layer, name: str, shape, head: str, parent: str) -> Step:
     """Validate one layer on ``shape`` and walk the stacks it holds.
 
     ``head`` names the side branch (an aux head) the layer sits in, ``""`` on the main
-    path; ``head_kind`` is that branch's spec type.
+    path; ``parent`` is the spec type of the layer holding this one (``""`` at the top
+    level). A side branch may only sit at the top level: it reads the main path there.
     """
     rule = rule_for(layer)
-    if rule.side_output and head:
-        raise ValueError(f"layer {name!r}: an {rule.kind} cannot sit inside another {head_kind}")
+    if rule.side_output and parent:
+        article = "another" if parent == rule.kind else "a"
+        raise ValueError(f"layer {name!r}: an {rule.kind} cannot sit inside {article} {parent} "
+                         "(a side branch reads the main path at the top level)")
     with labelled(name, rule.kind, shape):
         window = rule.window(layer)
         stacks = rule.branches(layer)
-    inner = (name, rule.kind) if rule.side_output else (head, head_kind)
+    inner_head = name if rule.side_output else head
     branches = {
         key: tuple(_walk_stack(_as_stack(specs, f"{name} {key or 'layers'}"), shape,
-                               f"{name}/{key + '/' if key else ''}", *inner))
+                               f"{name}/{key + '/' if key else ''}", inner_head, rule.kind))
         for key, specs in stacks.items()
     }
     out = None
@@ -119,18 +126,6 @@ def _step(layer, name: str, shape, head: str, head_kind: str) -> Step:
         with labelled(name, rule.kind, shape):
             out = tuple(rule.output_shape(layer, shape, window, branches))
     return Step(name, layer, shape, out, window, branches, head)
-
-
-@contextlib.contextmanager
-def labelled(name: str, kind: str, shape, what: str = "shape"):
-    """Re-raise a ``ValueError``/``TypeError`` inside with the layer's name, type and input."""
-    try:
-        yield
-    except (ValueError, TypeError) as err:
-        label = f"layer {name!r} ({kind})"
-        if shape is not None:
-            label += f" cannot take an input of {what} {tuple(shape)}"
-        raise type(err)(f"{label}: {err}") from None
 
 
 def layer_names(layers) -> list[str]:
@@ -168,7 +163,7 @@ def layer_names(layers) -> list[str]:
 def layer_output_shape(layer, in_shape) -> tuple:
     """Output shape of one spec for an input ``(C, H, W)`` or ``(D,)`` (no batch axis)."""
     name = layer.name or rule_for(layer).prefix  # rule_for: TypeError for a non-spec
-    return _step(layer, name, tuple(in_shape), head="", head_kind="").out_shape
+    return _step(layer, name, tuple(in_shape), head="", parent="").out_shape
 
 
 def check_input_shape(shape) -> tuple:

@@ -75,6 +75,25 @@ class Window:
                 raise ValueError(f"{axis}: {err}") from None
         return out[0], out[1]
 
+    def then(self, other: Window) -> Window:
+        """One window equal to this one followed by ``other``: for a stack's receptive field.
+
+        Per axis, with spans ``k1, k2`` (dilation included), strides ``s1, s2``, paddings
+        ``p1, p2``: kernel ``k1 + (k2 - 1) * s1``, stride ``s1 * s2``, padding
+        ``p1 + p2 * s1``, dilation 1. Its field (size, jump, start) is that of the two
+        in turn, and so is its output size (floor rounding nests:
+        ``floor((floor(a / s1) + b) / s2) = floor((a + b s1) / (s1 s2))`` for integer
+        ``b``). Rounding up does not nest: a ``ceil_mode`` window raises ``ValueError``.
+        """
+        if self.ceil_mode or other.ceil_mode:
+            raise ValueError("a ceil-mode window cannot be merged with another one (rounding "
+                             "up does not nest); keep such a pooling outside the stack")
+        pairs = tuple(zip(self.span, other.span, self.stride, other.stride, self.padding,
+                          other.padding))
+        return Window(tuple(k1 + (k2 - 1) * s1 for k1, k2, s1, _, _, _ in pairs),
+                      tuple(s1 * s2 for _, _, s1, s2, _, _ in pairs),
+                      tuple(p1 + p2 * s1 for _, _, s1, _, p1, p2 in pairs))
+
     def describe(self) -> str:
         """Short text for tables: ``3x3/2``, ``5x5/1 pad 2``, ``3x3/2 ceil``."""
         text = f"{self.kernel[0]}x{self.kernel[1]}/{_pair_text(self.stride)}"

@@ -10,8 +10,8 @@ The torch and NumPy modules are made through a *kit* the builder passes in,
 so this package imports neither library:
 
 * torch kit (:mod:`cnnbook.torch.build`): ``kit.nn`` (``torch.nn``), ``kit.modules``
-  (:mod:`cnnbook.torch.modules`), ``kit.conv`` and ``kit.max_pool`` (torch's
-  classes or the book's ops), ``kit.stack(steps)``;
+  (:mod:`cnnbook.torch.modules`), ``kit.conv``, ``kit.max_pool`` and ``kit.batch_norm``
+  (torch's classes or the book's ops), ``kit.stack(steps)``;
 * NumPy kit (:mod:`cnnbook.numpy.build`): ``kit.modules``
   (:mod:`cnnbook.numpy.modules`), ``kit.rng``, ``kit.dtype``, ``kit.stack(steps)``.
 
@@ -21,9 +21,12 @@ layer types that hold other layers.
 
 from __future__ import annotations
 
+import contextlib
+
 from cnnbook.window import Window
 
-__all__ = ["LayerRule", "rule", "rule_for", "spec_types", "need_chw", "whole_map"]
+__all__ = ["LayerRule", "rule", "rule_for", "spec_types", "need_chw", "whole_map",
+           "stack_field", "labelled"]
 
 
 class LayerRule:
@@ -42,6 +45,9 @@ class LayerRule:
     #: True for a side branch (an auxiliary classifier): the main path goes on with the
     #: layer's input, the branch's rows belong to its head and it has no row of its own.
     side_output = False
+    #: False for a layer that only groups others (a stage): the summary lists the layers
+    #: it holds and no row of its own (its output is its last layer's).
+    has_row = True
 
     spec_type: type = object  # set by @rule
 
@@ -147,3 +153,36 @@ def whole_map(size) -> Window:
     if size is None:
         raise ValueError("its field is the whole input map: give input_size")
     return Window(tuple(size), tuple(size))
+
+
+def stack_field(steps, size) -> Window | None:
+    """The receptive-field window of a walked stack: its layers' windows merged in order.
+
+    ``size``: the stack's input ``(H, W)`` or ``None``; ``None`` comes back when no
+    layer has a window (the stack passes fields through). Side branches are left
+    out, as :func:`cnnbook.receptive_field.receptive_fields` leaves them out.
+    """
+    total = None
+    for step in steps:
+        rule = step.rule
+        if rule.side_output:
+            continue
+        with labelled(step.name, step.kind, size, "size"):
+            window = rule.field_window(step, size)
+            if window is not None and size is not None:
+                size = window.output_hw(size)
+        if window is not None:
+            total = window if total is None else total.then(window)
+    return total
+
+
+@contextlib.contextmanager
+def labelled(name: str, kind: str, shape, what: str = "shape"):
+    """Re-raise a ``ValueError``/``TypeError`` inside with the layer's name, type and input."""
+    try:
+        yield
+    except (ValueError, TypeError) as err:
+        label = f"layer {name!r} ({kind})"
+        if shape is not None:
+            label += f" cannot take an input of {what} {tuple(shape)}"
+        raise type(err)(f"{label}: {err}") from None

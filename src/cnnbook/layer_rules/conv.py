@@ -11,12 +11,16 @@ from .base import LayerRule, need_chw, rule
 
 @rule(Conv)
 class ConvRule(LayerRule):
-    """``F`` filters of ``C_in / groups`` channels each; output ``(F, H', W')``."""
+    """``F`` filters of ``C_in / groups`` channels each; output ``(F, H', W')``.
+
+    Dilation widens the window (its span ``d * (k - 1) + 1`` sets the output size and
+    the receptive field) without adding parameters or multiply-accumulates.
+    """
 
     prefix = "conv"
 
     def window(self, layer):
-        return Window.of(layer.kernel, layer.stride, layer.padding)
+        return Window.of(layer.kernel, layer.stride, layer.padding, dilation=layer.dilation)
 
     def output_shape(self, layer, in_shape, window, branches):
         c_in, h, w = need_chw(in_shape)
@@ -33,16 +37,18 @@ class ConvRule(LayerRule):
         return conv_macs(step.in_shape[0], step.out_shape, step.window.kernel, step.layer.groups)
 
     def config(self, step):
-        text = f"{step.window.describe()}, {step.layer.out_channels}"
+        text = f"{step.window.describe()}, {step.layer.out_channels}"  # describe() has dilation
         return text + (f", groups {step.layer.groups}" if step.layer.groups != 1 else "")
 
     def torch(self, step, kit):
         layer, w = step.layer, step.window
         return kit.conv(step.in_shape[0], layer.out_channels, w.kernel, stride=w.stride,
-                        padding=w.padding, groups=layer.groups, bias=layer.bias)
+                        padding=w.padding, dilation=w.dilation, groups=layer.groups,
+                        bias=layer.bias)
 
     def numpy(self, step, kit):
         layer, w = step.layer, step.window
-        return kit.modules.Conv2d(step.in_shape[0], layer.out_channels, w.kernel, w.stride,
-                                  w.padding, layer.groups, layer.bias, rng=kit.rng,
+        return kit.modules.Conv2d(step.in_shape[0], layer.out_channels, w.kernel,
+                                  stride=w.stride, padding=w.padding, dilation=w.dilation,
+                                  groups=layer.groups, bias=layer.bias, rng=kit.rng,
                                   dtype=kit.dtype)

@@ -21,9 +21,9 @@ from .dropout import dropout_backward, dropout_forward
 from .linear import flatten_backward, flatten_forward, linear_backward, linear_forward
 from .loss import softmax_cross_entropy
 from .lrn import lrn_backward, lrn_forward
-from .modules import (LRN, AvgPool2d, Container, Conv2d, Dropout, Flatten, GlobalAvgPool,
-                      Linear, MaxPool2d, Module, ReLU, Sequential, Sigmoid, Tanh)
-from .networks import AuxClassifier, InceptionModule, Network
+from .modules import (LRN, AvgPool2d, BatchNorm2d, Container, Conv2d, Dropout, Flatten,
+                      GlobalAvgPool, Linear, MaxPool2d, Module, ReLU, Sequential, Sigmoid, Tanh)
+from .networks import AuxClassifier, InceptionModule, Network, ResidualBlock
 from .optim import SGD
 from .pool import (avgpool2d_backward, avgpool2d_forward, global_avgpool_backward,
                    global_avgpool_forward, maxpool2d_backward, maxpool2d_forward)
@@ -42,8 +42,8 @@ __all__ = [
     "dropout_forward", "dropout_backward", "lrn_forward", "lrn_backward",
     "batchnorm2d_forward", "batchnorm2d_backward",
     "softmax_cross_entropy",
-    "Module", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool", "ReLU", "Tanh", "Sigmoid",
-    "Linear", "Dropout", "LRN", "Flatten", "Container", "Sequential", "InceptionModule",
-    "AuxClassifier", "Network", "SGD", "build",
+    "Module", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool", "BatchNorm2d", "ReLU", "Tanh",
+    "Sigmoid", "Linear", "Dropout", "LRN", "Flatten", "Container", "Sequential",
+    "InceptionModule", "ResidualBlock", "AuxClassifier", "Network", "SGD", "build",
     "train_epoch", "fit", "evaluate",
 ]

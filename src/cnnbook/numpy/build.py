@@ -25,10 +25,11 @@ def build(arch: spec.Architecture, rng, dtype=np.float32) -> networks.Network:
 
     The NumPy twin of :func:`cnnbook.torch.build`: one module per step of
     :func:`cnnbook.walk.walk`, made by the layer type's rules
-    (:mod:`cnnbook.layer_rules`), for every spec type (inception modules and
-    auxiliary heads included). Children and parameters carry torch's names
-    (``conv1.weight``, ``inception3a.3x3.bias``, ``aux1.fc1.weight``), so
-    ``model.load_state_dict(torch_model.state_dict())`` gives the same network.
+    (:mod:`cnnbook.layer_rules`), for every spec type (inception modules, residual
+    blocks, stages and auxiliary heads included). Children, parameters and buffers
+    carry torch's names (``conv1.weight``, ``inception3a.3x3.bias``, ``aux1.fc1.weight``,
+    ``layer1.0.bn1.running_mean``), so ``model.load_state_dict(torch_model.state_dict())``
+    gives the same network.
     Input channels and ``Linear`` input sizes are inferred from ``arch.input_shape``.
 
     ``rng`` (a ``numpy.random.Generator`` or an int seed) draws the weights, in

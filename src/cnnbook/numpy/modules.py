@@ -17,6 +17,7 @@ uniform in ``(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (Kaiming-uniform with
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -24,13 +25,15 @@ import numpy as np
 from cnnbook.arithmetic import as_pair
 
 from . import activations, dropout, linear, lrn, pool
+from .batchnorm import batchnorm2d_backward, batchnorm2d_forward
 from ._checks import check_probability
 from ._state import load_into
 from .conv import conv2d_backward, conv2d_forward
 from .conv_naive import conv2d_backward_naive, conv2d_forward_naive
 
 __all__ = ["as_rng", "Module", "Container", "Sequential", "Conv2d", "Linear", "MaxPool2d",
-           "AvgPool2d", "GlobalAvgPool", "ReLU", "Tanh", "Sigmoid", "Flatten", "LRN", "Dropout"]
+           "AvgPool2d", "GlobalAvgPool", "BatchNorm2d", "ReLU", "Tanh", "Sigmoid", "Flatten",
+           "LRN", "Dropout"]
 
 
 def as_rng(rng, name: str = "rng") -> np.random.Generator:
@@ -153,11 +156,12 @@ class Module:
 class Conv2d(Module):
     """2-D convolution; weight (out_channels, in_channels // groups, KH, KW), bias (out_channels,).
 
-    ``naive=True`` uses the loop implementation (for reading and checking, not training).
+    Arguments in ``torch.nn.Conv2d``'s order. ``naive=True`` uses the loop
+    implementation (for reading and checking, not training).
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
-                 bias=True, *, rng, dtype=np.float32, naive=False):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, *, rng, dtype=np.float32, naive=False):
         super().__init__()
         rng = as_rng(rng)
         kh, kw = as_pair(kernel_size, "kernel_size")
@@ -166,7 +170,7 @@ class Conv2d(Module):
                              f"must both be divisible by groups={groups}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = (kh, kw), stride, padding
-        self.groups, self.naive = groups, naive
+        self.dilation, self.groups, self.naive = dilation, groups, naive
         fan_in = in_channels // groups * kh * kw
         bound = 1.0 / math.sqrt(fan_in)
         self._init_param("weight", (out_channels, in_channels // groups, kh, kw), bound, rng, dtype)
@@ -176,7 +180,7 @@ class Conv2d(Module):
     def forward(self, x):
         f = conv2d_forward_naive if self.naive else conv2d_forward
         out, self._cache = f(x, self.params["weight"], self.params.get("bias"),
-                             self.stride, self.padding, groups=self.groups)
+                             self.stride, self.padding, self.dilation, self.groups)
         return out
 
     def backward(self, dout):
@@ -190,6 +194,7 @@ class Conv2d(Module):
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}"
+                + (f", dilation={self.dilation}" if self.dilation not in (1, (1, 1)) else "")
                 + (f", groups={self.groups}" if self.groups != 1 else ""))
 
 
@@ -221,6 +226,63 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"{self.in_features}, {self.out_features}"
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+class BatchNorm2d(Module):
+    """Batch normalization of ``(N, C, H, W)`` per channel, as ``torch.nn.BatchNorm2d``.
+
+    Parameters ``weight`` (gamma, ones) and ``bias`` (beta, zeros), shape ``(C,)``;
+    buffers ``running_mean`` (zeros), ``running_var`` (ones) and
+    ``num_batches_tracked`` (an int64 count, shape ``()``), torch's names, so they
+    load from a torch model's ``state_dict()``. Training mode normalises with the
+    batch's statistics, counts the batch and moves the running estimates
+    (:func:`~cnnbook.numpy.batchnorm2d_forward`, in place); evaluation mode
+    normalises with the running estimates. ``momentum=None``: the running
+    estimates are the plain average over all batches (``1 / num_batches_tracked``),
+    as torch's cumulative mode.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
+        super().__init__()
+        if (not isinstance(num_features, (int, np.integer)) or isinstance(num_features, bool)
+                or num_features < 1):
+            raise ValueError(f"num_features must be a positive int; got {num_features!r}")
+        if momentum is not None and (not _is_real(momentum) or not 0 <= momentum <= 1):
+            raise ValueError(f"momentum must be a number in [0, 1] or None (a cumulative "
+                             f"average); got {momentum!r}")
+        if not _is_real(eps) or not eps > 0:
+            raise ValueError(f"eps must be a positive number; got {eps!r}")
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        c = self.num_features
+        self.params = {"weight": np.ones(c, dtype), "bias": np.zeros(c, dtype)}
+        self.grads = {name: np.zeros(c, dtype) for name in self.params}
+        self.buffers = {"running_mean": np.zeros(c, dtype), "running_var": np.ones(c, dtype),
+                        "num_batches_tracked": np.zeros((), np.int64)}
+
+    def forward(self, x):
+        momentum = self.momentum
+        if self.training:
+            self.buffers["num_batches_tracked"] += 1
+            if momentum is None:
+                momentum = 1.0 / float(self.buffers["num_batches_tracked"])
+        out, self._cache = batchnorm2d_forward(
+            x, self.params["weight"], self.params["bias"], train=self.training,
+            running_mean=self.buffers["running_mean"], running_var=self.buffers["running_var"],
+            momentum=0.1 if momentum is None else momentum, eps=self.eps)
+        return out
+
+    def backward(self, dout):
+        dx, dgamma, dbeta = batchnorm2d_backward(dout, self._take_cache())
+        self._set_grad("weight", dgamma)
+        self._set_grad("bias", dbeta)
+        return dx
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
 
 
 class _Stateless(Module):

@@ -1,4 +1,5 @@
-"""NumPy modules the builder assembles beyond single layers: inception, aux heads, the network.
+"""NumPy modules the builder assembles beyond single layers: inception, residual blocks, aux heads,
+the network.
 
 They mirror :mod:`cnnbook.torch.modules` child for child, so a torch model's
 ``state_dict()`` loads into the NumPy model built from the same spec.
@@ -8,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .modules import Container, Conv2d, MaxPool2d, ReLU, Sequential, as_rng
+from .activations import relu_backward, relu_forward
+from .modules import Container, Conv2d, MaxPool2d, Module, ReLU, Sequential, as_rng
 
-__all__ = ["InceptionModule", "AuxClassifier", "Network"]
+__all__ = ["InceptionModule", "ResidualBlock", "AuxClassifier", "Network"]
 
 
 class InceptionModule(Container):
@@ -67,6 +69,74 @@ class InceptionModule(Container):
                 d = layer.backward(d)
             dx = d if dx is None else dx + d
         return dx
+
+
+class ResidualBlock(Container):
+    """``relu(F(x) + shortcut(x))``, as torch's :class:`cnnbook.torch.ResidualBlock`.
+
+    ``body``: the main path ``F``, a mapping of names to modules run in order
+    (``conv1``, ``bn1``, ``relu1``, ``conv2``...). ``shortcut``: ``"identity"``,
+    ``"projection"`` (``downsample``, a :class:`Sequential` of a 1x1 convolution
+    and a batch normalization, child ``downsample``), ``"pad"`` (``x[:, :, ::sh, ::sw]``
+    with ``pad_channels`` zero channels appended) or ``"none"`` (a plain block).
+
+    Backward: the ReLU's gradient ``d`` goes down both paths and the input gradient
+    is their sum, ``F``'s input gradient plus the shortcut's: ``d`` itself for the
+    identity, ``downsample.backward(d)`` for a projection, and for the zero padding
+    ``d``'s first channels put back on the strided grid (zeros elsewhere).
+    """
+
+    def __init__(self, body, shortcut: str = "identity", downsample: Module | None = None,
+                 stride=(1, 1), pad_channels: int = 0):
+        if shortcut not in ("identity", "projection", "pad", "none"):
+            raise ValueError(f"shortcut must be 'identity', 'projection', 'pad' or 'none'; "
+                             f"got {shortcut!r}")
+        if (shortcut == "projection") != (downsample is not None):
+            raise ValueError("downsample must be given exactly when shortcut='projection'; got "
+                             f"shortcut={shortcut!r} and downsample={type(downsample).__name__}")
+        children = dict(body)
+        if "downsample" in children:
+            raise ValueError("'downsample' is the projection's name; the body cannot use it")
+        if downsample is not None:
+            children["downsample"] = downsample
+        super().__init__(children)
+        self._body = tuple(dict(body).values())
+        self.shortcut, self.stride, self.pad_channels = shortcut, tuple(stride), pad_channels
+
+    def forward(self, x):
+        out = x
+        for layer in self._body:
+            out = layer.forward(out)
+        if self.shortcut == "identity":
+            out = out + x
+        elif self.shortcut == "projection":
+            out = out + self._children["downsample"].forward(x)
+        elif self.shortcut == "pad":
+            sh, sw = self.stride
+            out = out.copy()
+            out[:, :x.shape[1]] += x[:, :, ::sh, ::sw]  # the appended channels add zeros
+        out, relu_cache = relu_forward(out)
+        self._cache = (relu_cache, x.shape)
+        return out
+
+    def backward(self, dout):
+        relu_cache, x_shape = self._take_cache()
+        d = relu_backward(dout, relu_cache)
+        dx = d
+        for layer in reversed(self._body):
+            dx = layer.backward(dx)
+        if self.shortcut == "identity":
+            dx = dx + d
+        elif self.shortcut == "projection":
+            dx = dx + self._children["downsample"].backward(d)
+        elif self.shortcut == "pad":
+            sh, sw = self.stride
+            dx = dx.copy()
+            dx[:, :, ::sh, ::sw] += d[:, :x_shape[1]]
+        return dx
+
+    def extra_repr(self) -> str:
+        return f"shortcut={self.shortcut!r}"
 
 
 class AuxClassifier(Sequential):
