@@ -6,6 +6,7 @@
 * :func:`class_score`: the logit or the softmax probability of each image's class.
 * :func:`evaluating`: run in evaluation mode, then give every module its mode back.
 * :func:`as_generator`: a CPU ``torch.Generator`` from a generator or an int seed.
+* :func:`one_thread`: torch on one CPU thread inside a block.
 """
 
 from __future__ import annotations
@@ -129,6 +130,21 @@ def evaluating(model):
     finally:
         for m, mode in modes:
             m.training = mode
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Let torch use one CPU thread inside the block; restore its setting afterwards.
+
+    For the small networks and matrices here one thread is as fast as several, and
+    it does not slow down badly when another process holds a core.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def as_generator(generator, name: str = "generator") -> torch.Generator:

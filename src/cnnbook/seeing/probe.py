@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnbook.arithmetic import positive_int
+from cnnbook.seeing._checks import one_thread
 
 __all__ = ["LinearProbe", "fit_linear_probe"]
 
@@ -53,7 +54,9 @@ def fit_linear_probe(features, labels, num_classes: int, *, weight_decay: float 
     ``features``: ``(N, ...)``, flattened to ``(N, D)``; ``labels``: ``(N,)`` ints in
     ``0..num_classes-1``. The bias is not penalised (so this is scikit-learn's
     ``LogisticRegression`` with ``C = 1 / (2 N weight_decay)``). L-BFGS with a strong
-    Wolfe line search, at most ``max_iter`` iterations.
+    Wolfe line search, at most ``max_iter`` iterations (100: on the transfer
+    experiment's features the test accuracies were those of 300 iterations within
+    one percent), on one CPU thread.
     """
     x = _as_features(features, "features")
     y = np.asarray(labels)
@@ -78,6 +81,6 @@ def fit_linear_probe(features, labels, num_classes: int, *, weight_decay: float 
         loss.backward()
         return loss
 
-    with torch.enable_grad():
+    with torch.enable_grad(), one_thread():
         optimizer.step(closure)
     return LinearProbe(w.detach().numpy().copy(), b.detach().numpy().copy())

@@ -40,6 +40,7 @@ import torch
 from cnnbook import architectures, data
 from cnnbook import torch as ct
 from cnnbook.arithmetic import positive_int
+from cnnbook.seeing._checks import one_thread
 from cnnbook.seeing.features import feature_maps
 from cnnbook.seeing.probe import fit_linear_probe
 from cnnbook.seeing.training import he_init
@@ -47,6 +48,7 @@ from cnnbook.spec import Architecture, Linear
 
 __all__ = ["METHODS", "DEFAULT_METHODS", "SOURCE_CLASSES", "TARGET_CLASSES", "PLACEMENT", "FEATURE_LAYERS",
            "lenet_head", "task", "few_labels", "shifted_copies", "pretrain", "fit_target",
+           "train_target_network",
            "TransferResult", "transfer_experiment"]
 
 METHODS = ("pixels", "random S4", "frozen S4", "frozen C5", "frozen F6", "finetune", "scratch")
@@ -173,22 +175,39 @@ def fit_target(method: str, train, test, source=None, *, seed: int = 0, steps: i
     ``"finetune"``; it is read, never changed. ``seed`` draws the new layers (the
     random network, or the whole network from scratch), the batch order and the
     shifts. ``steps``, ``lr``: SGD steps and learning rate of ``"finetune"`` and
-    ``"scratch"``.
+    ``"scratch"``. Runs on one CPU thread (torch's setting is restored).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     if method.startswith("frozen") or method == "finetune":
         _check_source(source, method)
+    with one_thread():
+        return _fit_target(method, train, test, source, seed, steps, lr, num_classes)
+
+
+def _fit_target(method, train, test, source, seed, steps, lr, num_classes) -> float:
     if method in ("finetune", "scratch"):
-        model = _train_network(method, train, source, seed, steps, lr, num_classes)
+        model = train_target_network(method, train, source, seed=seed, steps=steps, lr=lr,
+                                     num_classes=num_classes)
         return ct.evaluate(model, test).accuracy
     x, y = shifted_copies(*train)
     probe = fit_linear_probe(_features(method, x, source, seed, num_classes), y, num_classes)
     return probe.accuracy(_features(method, test[0], source, seed, num_classes), test[1])
 
 
-def _train_network(method, train, source, seed, steps, lr, num_classes):
-    """A LeNet (the source's layers and a new head, or all new) after ``steps`` SGD steps."""
+def train_target_network(method: str, train, source=None, *, seed: int = 0, steps: int = 150,
+                         lr: float = 0.02, num_classes: int = len(TARGET_CLASSES)):
+    """The network ``"finetune"`` or ``"scratch"`` trains, in evaluation mode.
+
+    A LeNet from :func:`lenet_head` drawn with ``seed`` (:func:`he_init`); for
+    ``"finetune"`` every layer but the output then takes the source network's
+    weights. Then ``steps`` SGD steps (batches of up to 32, momentum 0.9, weight
+    decay 5e-4, cosine schedule from ``lr``, random 1-pixel shifts) on ``train``.
+    """
+    if method not in ("finetune", "scratch"):
+        raise ValueError(f"method must be 'finetune' or 'scratch'; got {method!r}")
+    if method == "finetune":
+        _check_source(source, method)
     model = _new_lenet(num_classes, seed)
     if method == "finetune":
         body = {name: p for name, p in source.state_dict().items()
