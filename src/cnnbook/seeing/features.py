@@ -43,7 +43,8 @@ def feature_maps(model, x, layers=None) -> dict[str, np.ndarray]:
     Returns ``{name: array}`` in the model's order, ``(N, C', H', W')`` after a
     convolution or pooling layer, ``(N, D)`` after a linear one; the values of the
     model's forward pass in evaluation mode (the model's mode is restored, and the
-    hooks used to read the outputs are removed).
+    hooks used to read the outputs are removed). Layers that do not run in
+    evaluation mode (GoogLeNet's auxiliary heads) are left out.
     """
     check_model(model)
     children = _children(model)

@@ -53,7 +53,7 @@ class Trained:
     ``arch``: the spec it was built from; ``model``: the ``torch`` network, in
     evaluation mode on the CPU; ``history``: :class:`cnnbook.torch.History` of the
     run (per-epoch loss and accuracy); ``test_accuracy``: the final accuracy on the
-    test set; ``seconds``: wall time of the whole run.
+    test set (NaN without one); ``seconds``: wall time of the whole run.
     """
 
     arch: spec.Architecture
@@ -68,7 +68,8 @@ def train(arch: spec.Architecture, train_data, test_data, *, epochs: int, seed: 
           max_shift: int = 2) -> Trained:
     """Build ``arch``, start it from :func:`he_init` and train it with the book's recipe.
 
-    ``train_data``/``test_data``: ``(images, labels)``. ``seed`` seeds the weights
+    ``train_data``/``test_data``: ``(images, labels)``; without test data
+    (``None``) ``test_accuracy`` is NaN. ``seed`` seeds the weights
     (:func:`cnnbook.torch.build` and :func:`he_init`), the batch order and the shifts.
     ``max_shift``: the largest shift, in pixels, of a training image (0: none).
     """
@@ -84,7 +85,8 @@ def train(arch: spec.Architecture, train_data, test_data, *, epochs: int, seed: 
                      batch_size=batch_size, weight_decay=weight_decay, seed=seed,
                      device="cpu", augment=augment, progress=False, schedule="cosine")
     model.eval()
-    return Trained(arch, model, history, history.test_acc[-1], time.perf_counter() - start)
+    accuracy = history.test_acc[-1] if history.test_acc else float("nan")
+    return Trained(arch, model, history, accuracy, time.perf_counter() - start)
 
 
 def trained_lenet(seed: int = 0, epochs: int = LENET_EPOCHS) -> Trained:
