@@ -212,7 +212,9 @@ def plot_transfer(result, methods=None, *, chance: float | None = None):
     """Target-task accuracy against labelled images per class, one line per method.
 
     ``result``: a :class:`~cnnbook.seeing.transfer.TransferResult`; markers at the
-    mean over seeds, bars one standard deviation each way; ``k`` on a log scale.
+    mean over seeds, bars one standard deviation each way; ``k`` on a log scale,
+    each method's points moved sideways by a few percent so the bars do not hide
+    each other.
     ``methods``: which to draw (default all); ``chance``: a dashed line (default
     one over the number of target classes, ``0.2``).
     """
@@ -224,9 +226,10 @@ def plot_transfer(result, methods=None, *, chance: float | None = None):
     with _style():
         fig = _figure(6.4, 3.8)
         ax = fig.subplots()
-        for m in methods:
+        for n, m in enumerate(methods):
             i = result.methods.index(m)
-            ax.errorbar(result.ks, mean[i], yerr=std[i], marker="o", ms=4, capsize=3,
+            dodge = np.exp(0.035 * (n - (len(methods) - 1) / 2))
+            ax.errorbar(np.asarray(result.ks) * dodge, mean[i], yerr=std[i], marker="o", ms=4, capsize=3,
                         label=m, linestyle="--" if m in ("pixels", "random S4") else "-")
         ax.axhline(1 / len(TARGET_CLASSES) if chance is None else chance, color="0.5", lw=0.8, ls=":",
                    label="chance")
