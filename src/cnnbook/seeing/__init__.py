@@ -3,7 +3,9 @@
 One concept per module; every function is seeded by an argument and leaves the
 model it looks at as it found it (parameters, ``requires_grad``, gradients,
 train/eval mode of every module, hooks) and torch's and NumPy's global random
-generators untouched.
+generators untouched. Computations run on one CPU thread (torch's setting is
+restored afterwards): the networks here are small, one thread is as fast as two
+for them, and it does not slow down badly when another process holds a core.
 
 * :mod:`~cnnbook.seeing.training`: :func:`trained_lenet` (LeNet-5 on the digits with
   chapter 5's recipe), :func:`train`, :func:`he_init`.

@@ -20,7 +20,7 @@ from cnnbook import data, spec
 from cnnbook.arithmetic import as_pair
 from cnnbook.receptive_field import ReceptiveField, receptive_fields
 from cnnbook.seeing._checks import (as_images, as_targets, check_model, evaluating, logits,
-                                    to_numpy)
+                                    one_thread, to_numpy)
 from cnnbook.seeing.training import Trained, train
 from cnnbook.spec import Architecture, Conv, GlobalAvgPool, Linear, MaxPool, ReLU
 
@@ -111,7 +111,7 @@ def class_activation_maps(model, x, target=None) -> ClassActivationMaps:
     seen = {}
     hook = gap.register_forward_hook(lambda module, inputs, output: seen.update(f=inputs[0]))
     try:
-        with evaluating(model), torch.no_grad():
+        with evaluating(model), torch.no_grad(), one_thread():
             scores = logits(model, x)
     finally:
         hook.remove()

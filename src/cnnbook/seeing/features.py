@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cnnbook.seeing._checks import as_images, check_model, evaluating, to_numpy
+from cnnbook.seeing._checks import as_images, check_model, evaluating, one_thread, to_numpy
 
 __all__ = ["conv_filters", "feature_maps"]
 
@@ -62,7 +62,7 @@ def feature_maps(model, x, layers=None) -> dict[str, np.ndarray]:
     out: dict[str, torch.Tensor] = {}
     hooks = [children[name].register_forward_hook(_recorder(out, name)) for name in wanted]
     try:
-        with evaluating(model), torch.no_grad():
+        with evaluating(model), torch.no_grad(), one_thread():
             model(x)
     finally:
         for hook in hooks:

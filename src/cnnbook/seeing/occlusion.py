@@ -18,7 +18,8 @@ import torch
 
 from cnnbook.arithmetic import as_pair
 from cnnbook.seeing._checks import (as_images, as_targets, check_model, check_score,
-                                    class_score, evaluating, logits, positive_int, to_numpy)
+                                    class_score, evaluating, logits, one_thread, positive_int,
+                                    to_numpy)
 
 __all__ = ["Occlusion", "occlusion", "patch_masks"]
 
@@ -126,7 +127,7 @@ def occlusion(model, x, target=None, *, patch=8, stride=2, fill: float = 0.0,
     keep = torch.from_numpy(~masks).to(device=x.device, dtype=x.dtype)[:, None]  # (P, 1, H, W)
     filled = (1 - keep) * float(fill)
     n, p = len(x), len(masks)
-    with evaluating(model), torch.no_grad():
+    with evaluating(model), torch.no_grad(), one_thread():
         scores = logits(model, x)
         target = as_targets(target, scores)
         base = class_score(scores, target, score)

@@ -31,7 +31,7 @@ import torch
 
 from cnnbook.seeing._checks import (as_generator, as_images, as_targets, check_model,
                                     check_score, class_score, evaluating, logits,
-                                    positive_int, to_numpy)
+                                    one_thread, positive_int, to_numpy)
 
 __all__ = ["saliency", "METHODS"]
 
@@ -76,7 +76,7 @@ def saliency(model, x, target=None, *, method: str = "gradient", score: str = "l
             raise ValueError("generator must be given for method='smoothgrad' (a "
                              "torch.Generator or an int seed): it draws the noise")
         generator = as_generator(generator)
-    with evaluating(model):
+    with evaluating(model), one_thread():
         with torch.no_grad():
             target = as_targets(target, _scores(model, x, batch_size))
         if method == "smoothgrad":
