@@ -17,7 +17,6 @@ import numbers
 import numpy as np
 import torch
 
-from cnnbook.arithmetic import positive_int  # noqa: F401  (re-exported for this package)
 
 SCORES = ("logit", "probability")
 

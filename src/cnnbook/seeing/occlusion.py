@@ -16,10 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cnnbook.arithmetic import as_pair
+from cnnbook.arithmetic import as_pair, positive_int
 from cnnbook.seeing._checks import (as_images, as_targets, check_model, check_score,
-                                    class_score, evaluating, logits, one_thread, positive_int,
-                                    to_numpy)
+                                    class_score, evaluating, logits, one_thread, to_numpy)
 
 __all__ = ["Occlusion", "occlusion", "patch_masks"]
 

@@ -29,9 +29,10 @@ import numbers
 import numpy as np
 import torch
 
+from cnnbook.arithmetic import positive_int
 from cnnbook.seeing._checks import (as_generator, as_images, as_targets, check_model,
                                     check_score, class_score, evaluating, logits,
-                                    one_thread, positive_int, to_numpy)
+                                    one_thread, to_numpy)
 
 __all__ = ["saliency", "METHODS"]
 

@@ -19,7 +19,8 @@ import torch
 
 from cnnbook import architectures, data, spec
 from cnnbook import torch as ct
-from cnnbook.seeing._checks import as_generator, positive_int
+from cnnbook.arithmetic import positive_int
+from cnnbook.seeing._checks import as_generator
 
 __all__ = ["he_init", "Trained", "train", "trained_lenet", "LENET_EPOCHS"]
 
