@@ -1,5 +1,7 @@
 """Manifest of problem set 4: receptive fields, equivariance and invariance."""
 
+from autograder.assignments import NUMPY_ONLY_OPS
+
 ASSIGNMENT = "ps04_receptive_fields"
 
 TESTS = {
@@ -11,5 +13,7 @@ TESTS = {
 }
 
 FORBIDDEN = ["cnnbook.shapes.receptive_fields"]
+
+FORBIDDEN_OPS = NUMPY_ONLY_OPS
 
 TIMEOUT_S = {}
