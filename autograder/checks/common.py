@@ -73,9 +73,10 @@ class Failure(Exception):
     """A probe found a violation: ``detail`` (what is wrong), the case's ``label``, and
     ``prop`` when it belongs to another property than the probe's (e.g. ``returns``)."""
 
-    def __init__(self, detail: str = "", label: str = "", prop: str | None = None):
+    def __init__(self, detail: str = "", label: str = "", prop: str | None = None,
+                 raised: bool = False):
         super().__init__(detail)
-        self.detail, self.label, self.prop = detail, label, prop
+        self.detail, self.label, self.prop, self.raised = detail, label, prop, raised
 
 
 class _Stopped(Exception):
@@ -263,6 +264,7 @@ class Run:
         self.contract = contract
         self.forbidden = forbidden
         self.failures: dict = {}
+        self.skipped: set = set()
         self.stopped = False
         self.seconds = 0.0
         self._current = None
@@ -292,7 +294,9 @@ class Run:
             raise KeyError(f"internal: {self.contract.function} has no property {prop_id!r}")
         if needs is None:  # what the function returns and builds on, then its core
             needs = [p.id for p in self.contract if p.core or p.kind in ("returns", "structure")]
-        skip = any(n != prop_id and n in self.failures for n in needs)
+        skip = any(n != prop_id and (n in self.failures or n in self.skipped) for n in needs)
+        if skip:
+            self.skipped.add(prop_id)
         previous, self._current = self._current, (prop_id, skip)
         try:
             yield
@@ -368,17 +372,20 @@ class Run:
         if isinstance(flagged, str) and flagged:
             hits.append(flagged)
         if hits:
+            if "reference" not in self.contract:
+                raise Failure(f"it reached {self._hit_name(hits[0])}, which the exercise "
+                              "forbids", label)
             self.record("reference", f"it reached {self._hit_name(hits[0])}", label)
             self.stop()
         if own:
             self._check_arguments(args, given, kwargs, given_kw, result, label)
         if error is not None:
             if isinstance(error, NotImplementedError):
-                if own:
+                if own and "implemented" in self.contract:
                     self.record("implemented")
                     self.stop()
-                raise Failure(f"{raised(error)} (not implemented yet)", label)
-            raise Failure(raised(error), label)
+                raise Failure(f"{raised(error)} (not implemented yet)", label, raised=True)
+            raise Failure(raised(error), label, raised=True)
         return result
 
     def _hit_name(self, name: str) -> str:

@@ -71,7 +71,7 @@ def conv_output_size(student) -> None:
         probe(run, "stride", [case(int(r.integers(2, 6)), 0, True) for _ in range(10)],
               "stride > 1, dividing evenly")
         probe(run, "rounding", [case(int(r.integers(2, 6)), 0, False) for _ in range(10)],
-              "stride > 1, not dividing evenly")
+              "stride > 1, not dividing evenly", needs=("returns", "basic", "stride"))
         probe(run, "padding", [case(1, int(r.integers(1, 4)), True) for _ in range(10)],
               "padding > 0, stride 1")
         probe(run, "defaults", [case(1, 0, True) for _ in range(5)], "stride and padding not given",

@@ -149,7 +149,8 @@ def _cases(r, kind: str, max_pool: bool) -> list:
     sq = lambda lo, hi: 2 * [j(lo, hi)]  # noqa: E731
     combined_needs = ["returns", "basic", "overlap", "gaps", "padding", "non-square"]
     probes = [
-        ("basic", None, [("float64, stride = kernel 2", v((2, 3, *sq(6, 8))), 2, 2, 0, "kw"),
+        ("basic", ("returns", "batch") if kind == "forward" else None,
+         [("float64, stride = kernel 2", v((2, 3, *sq(6, 8))), 2, 2, 0, "kw"),
                          ("float64, stride = kernel 3", v((3, 2, *sq(6, 9))), 3, 3, 0, "kw")]),
         ("float32", None, [("float32", v((2, 3, *sq(6, 8)), plain, np.float32), 2, 2, 0, "kw")]),
         ("overlap", None, [("kernel 3, stride 2", v((2, 2, *sq(7, 9))), 3, 2, 0, "kw"),
@@ -210,6 +211,10 @@ def _forward(student, name: str, ref, max_pool: bool) -> None:
     r = c.rng(f"ps03.{name}")
     outputs = []
     with c.Run(CONTRACTS[name], FORBIDDEN) as run:
+        with run.probe("batch", ("returns",)):
+            x = _values(r, (3, 2, 6, 6), "distinct" if max_pool else "normal")
+            layers.same_per_image(run, c.case_label(0, 1, "3 images"), student, x, (2,),
+                                  {"stride": 2, "padding": 0}, True)
         for prop, needs, cases in _cases(r, "forward", max_pool):
             with run.probe(prop, needs):
                 for i, (features, x, k, s, p, style) in enumerate(cases):
@@ -228,10 +233,6 @@ def _forward(student, name: str, ref, max_pool: bool) -> None:
         with run.probe("float64"):
             for label, out in outputs:
                 c.expect_dtype(out, np.float64, label)
-        with run.probe("batch"):
-            x = _values(r, (3, 2, 6, 6), "distinct" if max_pool else "normal")
-            layers.same_per_image(run, c.case_label(0, 1, "3 images"), student, x, (2,),
-                                  {"stride": 2, "padding": 0}, True)
 
 
 def _inside(shape, k, s, p, out_shape):
@@ -322,8 +323,11 @@ def global_avgpool_forward(student) -> None:
     r = c.rng("ps03.global_avgpool_forward")
     outputs = []
     with c.Run(CONTRACTS["global_avgpool_forward"], FORBIDDEN) as run:
+        with run.probe("batch", ("returns",)):
+            layers.same_per_image(run, c.case_label(0, 1, "3 images"), student,
+                                  r.normal(size=(3, 2, 4, 5)), (), {}, True)
         for prop, cases in _gap_cases(r):
-            with run.probe(prop):
+            with run.probe(prop, ("returns", "batch") if prop == "basic" else None):
                 for i, (features, x) in enumerate(cases):
                     label = c.case_label(i, len(cases), features)
                     out = layers.output(run.call(label, student, x), label, True)
@@ -339,9 +343,6 @@ def global_avgpool_forward(student) -> None:
         with run.probe("float64"):
             for label, out in outputs:
                 c.expect_dtype(out, np.float64, label)
-        with run.probe("batch"):
-            layers.same_per_image(run, c.case_label(0, 1, "3 images"), student,
-                                  r.normal(size=(3, 2, 4, 5)), (), {}, True)
 
 
 @c.check

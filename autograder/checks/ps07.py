@@ -266,8 +266,18 @@ def inception(student) -> None:
                     for s in itertools.combinations(_sizes(spec).values(), k)]
             assert len(sums) == len(set(sums)), f"internal: ambiguous spec {spec}"
     with c.Run(CONTRACTS["Inception"], FORBIDDEN) as run:
+        with run.probe("batch", ("convolutions",)):
+            import torch
+
+            spec, xshape = (6, 1, 2, 5, 4, 3, 8), (3, 6, 6, 6)
+            label = c.case_label(0, 1, f"Inception{spec}", "3 images")
+            module = run.call(label, student, *spec)
+            sd = tm.state_dict(run, module, label)
+            reading, pairs = _readings(sd, spec, label)[0]
+            tm.load(run, module, _load_reading(reading, pairs, sd, _role_weights(spec, g)), label)
+            tm.same_per_image(run, module, torch.randn(xshape, generator=g), label)
         for prop, specs in _SPECS.items():
-            needs = ("convolutions",) if prop == "shape" else _ALL_BRANCHES
+            needs = ("convolutions", "batch") if prop == "shape" else _ALL_BRANCHES
             with run.probe(prop, needs):
                 for i, (*spec, xshape) in enumerate(specs):
                     label = c.case_label(i, len(specs), f"Inception{tuple(spec)}",
@@ -279,21 +289,6 @@ def inception(student) -> None:
                         if prop == "shape" or exc.prop in ("convolutions",):
                             raise
                         raise c.Failure(exc.detail, label) from None
-        with run.probe("batch", needs=_ALL_BRANCHES):
-            import torch
-
-            spec, xshape = (6, 1, 2, 5, 4, 3, 8), (3, 6, 6, 6)
-            label = c.case_label(0, 1, f"Inception{spec}", "3 images")
-            x = torch.randn(xshape, generator=g)
-            module, _, whole = _inception_case(run, student, spec, xshape, g, label, x)
-            for n in range(3):
-                one = c.expect_tensor(tm.run(run, module, x[n:n + 1], label), label)
-                try:
-                    c.compare(one, c.as_float(whole)[n:n + 1], label, atol=1e-5, rtol=1e-4,
-                              scale=True)
-                except c.Failure:
-                    raise c.Failure(f"image {n}'s output changes with the other images in the "
-                                    "batch", label) from None
 
 
 # ---------------------------------------------------------------------------
@@ -410,8 +405,12 @@ def gap_head(student) -> None:
               ("non-square", [(3, 7, (2, 3, 11, 2)), (6, 4, (2, 6, 3, 8))]),
               ("one-by-one", [(8, 1, (2, 8, 1, 1))])]
     with c.Run(CONTRACTS["GAPHead"], FORBIDDEN) as run:
+        with run.probe("batch", ("parameters",)):
+            label = c.case_label(0, 1, "3 images", "eval mode")
+            head, _, _ = _head(run, student, label, 4, 3, g, 0.0)
+            tm.same_per_image(run, head, torch.randn((3, 4, 5, 5), generator=g), label)
         for prop, cases in probes:
-            with run.probe(prop):
+            with run.probe(prop, ("parameters", "batch") if prop == "basic" else None):
                 for i, (cin, classes, xshape) in enumerate(cases):
                     label = c.case_label(i, len(cases), f"GAPHead({cin}, {classes}, dropout=0.0)",
                                          f"{xshape[2]}x{xshape[3]} maps", "eval mode")
@@ -428,18 +427,6 @@ def gap_head(student) -> None:
                 got = c.expect_tensor(tm.run(run, head, x, label), label)
                 c.compare(got, _pooled_linear(x, weight, bias), label, atol=1e-5, rtol=1e-4,
                           scale=True)
-        with run.probe("batch"):
-            label = c.case_label(0, 1, "3 images", "eval mode")
-            head, weight, bias = _head(run, student, label, 4, 3, g, 0.0)
-            x = torch.randn((3, 4, 5, 5), generator=g)
-            whole = c.as_float(c.expect_tensor(tm.run(run, head, x, label), label))
-            for n in range(3):
-                one = c.expect_tensor(tm.run(run, head, x[n:n + 1], label), label)
-                try:
-                    c.compare(one, whole[n:n + 1], label, atol=1e-5, rtol=1e-4, scale=True)
-                except c.Failure:
-                    raise c.Failure(f"image {n}'s scores change with the other images in the "
-                                    "batch", label) from None
         with run.probe("dropout", needs=("parameters", "basic", "eval")):
             for i, p in enumerate((0.75, 0.2)):
                 _dropout_case(run, student, c.case_label(i, 2, f"dropout={p}", "train mode"), g, p)

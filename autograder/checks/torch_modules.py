@@ -53,3 +53,26 @@ def random_like(shape, generator, fan_in: int | None = None):
 
     scale = (2.0 / fan_in) ** 0.5 if fan_in else 0.5
     return torch.randn(tuple(shape), generator=generator) * scale
+
+
+def same_per_image(run_, module, x, label: str) -> None:
+    """Each image's output alone equals its slice of the batch's output (eval mode; the
+    module compared with itself). A call that raises is left to the other probes."""
+    try:
+        whole = c.expect_tensor(run(run_, module, x, label), label)
+        ones = [c.expect_tensor(run(run_, module, x[n:n + 1], label), label)
+                for n in range(len(x))]
+    except c.Failure as exc:
+        if exc.raised or exc.prop == "returns":
+            return
+        raise
+    whole = c.as_float(whole)
+    for n, one in enumerate(ones):
+        if tuple(one.shape) != (1,) + whole.shape[1:]:
+            raise c.Failure(f"image {n}'s output has another shape when it is computed alone",
+                            label)
+        try:
+            c.compare(one, whole[n:n + 1], label, atol=1e-5, rtol=1e-4, scale=True)
+        except c.Failure:
+            raise c.Failure(f"image {n}'s output changes with the other images in the batch",
+                            label) from None
