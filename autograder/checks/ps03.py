@@ -88,8 +88,7 @@ CONTRACTS = ct.table(
         ct.Property("float64", "returns `out` in another dtype than float64 for float64 input",
                     "dtype"),
         ct.dtype("float32"),
-        ct.Property("non-square", "is wrong for non-square maps", "invariance"),
-        ct.Property("one-by-one", "is wrong for 1x1 maps", "invariance"),
+        ct.Property("non-square", "is wrong for non-square or 1x1 maps", "invariance"),
         ct.Property("single", "is wrong for one image or one channel", "invariance"),
         ct.Property("batch", "mixes the images of a batch (each image's output must depend only "
                     "on that image)", "invariance"),
@@ -102,8 +101,7 @@ CONTRACTS = ct.table(
         ct.Property("float64", "returns `dx` in another dtype than float64 for float64 input",
                     "dtype"),
         ct.dtype("float32"),
-        ct.Property("non-square", "returns a wrong `dx` for non-square maps", "invariance"),
-        ct.Property("one-by-one", "returns a wrong `dx` for 1x1 maps", "invariance"),
+        ct.Property("non-square", "returns a wrong `dx` for non-square or 1x1 maps", "invariance"),
         ct.Property("single", "returns a wrong `dx` for one image or one channel", "invariance"),
         ct.unmodified("dout"),
     ),
@@ -155,7 +153,7 @@ def _cases(r, kind: str, max_pool: bool) -> list:
         ("float32", None, [("float32", v((2, 3, *sq(6, 8)), plain, np.float32), 2, 2, 0, "kw")]),
         ("overlap", None, [("kernel 3, stride 2", v((2, 2, *sq(7, 9))), 3, 2, 0, "kw"),
                            ("kernel 3, stride 1", v((2, 2, *sq(5, 7))), 3, 1, 0, "kw"),
-                           ("kernel 2, stride 1", v((1, 3, *sq(4, 6))), 2, 1, 0, "kw")]),
+                           ("kernel 2, stride 1", v((2, 3, *sq(4, 6))), 2, 1, 0, "kw")]),
         ("gaps", None, [("kernel 2, stride 3", v((2, 2, *sq(8, 10))), 2, 3, 0, "kw"),
                         ("kernel 1, stride 2", v((2, 2, *sq(5, 7))), 1, 2, 0, "kw")]),
     ]
@@ -165,20 +163,20 @@ def _cases(r, kind: str, max_pool: bool) -> list:
             ("stride=None, kernel 3", v((2, 2, *sq(6, 9))), 3, 3, 0, "none")]))
     padded = "positive" if max_pool else plain
     probes.append(("padding", None, [
-        ("kernel 3, stride 1, padding 1", v((2, 2, *sq(5, 7)), padded), 3, 1, 1, "positional"),
         ("kernel 2, stride 2, padding 1", v((2, 2, *sq(5, 7)), padded), 2, 2, 1, "positional"),
-        ("kernel 4, stride 2, padding 2", v((1, 2, *sq(6, 8)), padded), 4, 2, 2, "positional")]))
+        ("kernel 3, stride 3, padding 1", v((2, 2, *sq(6, 8)), padded), 3, 3, 1, "positional"),
+        ("kernel 4, stride 4, padding 2", v((2, 2, *sq(6, 8)), padded), 4, 4, 2, "positional")]))
     if max_pool:
         probes.append(("pad-value", ["returns", "basic", "padding"], [
-            ("all inputs negative, kernel 3, stride 2, padding 1", v((2, 2, *sq(5, 7)), "negative"),
-             3, 2, 1, "kw"),
-            ("all inputs negative, kernel 2, stride 1, padding 1", v((1, 2, *sq(4, 6)), "negative"),
-             2, 1, 1, "kw")]))
+            ("all inputs negative, kernel 3, stride 3, padding 1", v((2, 2, *sq(5, 7)), "negative"),
+             3, 3, 1, "kw"),
+            ("all inputs negative, kernel 2, stride 2, padding 1", v((2, 2, *sq(4, 6)), "negative"),
+             2, 2, 1, "kw")]))
         combined_needs.append("pad-value")
     elif kind == "forward":
         probes.append(("count-include-pad", ["returns", "basic", "padding"], [
-            ("kernel 3, stride 1, padding 1", v((2, 2, *sq(4, 6))), 3, 1, 1, "kw"),
-            ("kernel 4, stride 3, padding 2", v((2, 1, *sq(6, 8))), 4, 3, 2, "kw")]))
+            ("kernel 3, stride 3, padding 1", v((2, 2, *sq(4, 6))), 3, 3, 1, "kw"),
+            ("kernel 4, stride 4, padding 2", v((2, 1, *sq(6, 8))), 4, 4, 2, "kw")]))
         combined_needs.append("count-include-pad")
     if max_pool and kind == "backward":
         probes.append(("ties", None, [
@@ -214,7 +212,7 @@ def _forward(student, name: str, ref, max_pool: bool) -> None:
         with run.probe("batch", ("returns",)):
             x = _values(r, (3, 2, 6, 6), "distinct" if max_pool else "normal")
             layers.same_per_image(run, c.case_label(0, 1, "3 images"), student, x, (2,),
-                                  {"stride": 2, "padding": 0}, True)
+                                  {"stride": 2, "padding": 0}, True, want=ref(x, 2, 2, 0)[0])
         for prop, needs, cases in _cases(r, "forward", max_pool):
             with run.probe(prop, needs):
                 for i, (features, x, k, s, p, style) in enumerate(cases):
@@ -310,8 +308,7 @@ def _gap_cases(r):
         ("basic", [("square maps", v((2, 3, *2 * [j(3, 6)]))), ("square maps", v((3, 2, 5, 5)))]),
         ("float32", [("float32", v((2, 3, 4, 4), np.float32))]),
         ("non-square", [("taller than wide", v((2, 3, j(5, 7), j(2, 4)))),
-                        ("wider than tall", v((2, 2, 1, j(4, 7))))]),
-        ("one-by-one", [("1x1 maps", v((2, 4, 1, 1)))]),
+                        ("wider than tall", v((2, 2, 1, j(4, 7)))), ("1x1 maps", v((2, 4, 1, 1)))]),
         ("single", [("one image, one channel", v((1, 1, 4, 4))),
                     ("one image, 3 channels", v((1, 3, 3, 3))),
                     ("3 images, one channel", v((3, 1, 5, 5)))]),
@@ -324,15 +321,16 @@ def global_avgpool_forward(student) -> None:
     outputs = []
     with c.Run(CONTRACTS["global_avgpool_forward"], FORBIDDEN) as run:
         with run.probe("batch", ("returns",)):
-            layers.same_per_image(run, c.case_label(0, 1, "3 images"), student,
-                                  r.normal(size=(3, 2, 4, 5)), (), {}, True)
+            x = r.normal(size=(3, 2, 4, 5))
+            layers.same_per_image(run, c.case_label(0, 1, "3 images"), student, x, (), {}, True,
+                                  want=ref_global_avgpool_forward(x)[0])
         for prop, cases in _gap_cases(r):
             with run.probe(prop, ("returns", "batch") if prop == "basic" else None):
                 for i, (features, x) in enumerate(cases):
                     label = c.case_label(i, len(cases), features)
                     out = layers.output(run.call(label, student, x), label, True)
                     want = ref_global_avgpool_forward(x)[0]
-                    if out.shape != want.shape and out.size == want.size:
+                    if out.shape == want.shape[:2]:
                         raise c.Failure("its output has the wrong shape: it must keep the two "
                                         "spatial axes, as (N, C, 1, 1)", label, prop="returns")
                     if x.dtype == np.float32:
