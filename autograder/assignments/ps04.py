@@ -12,7 +12,8 @@ TESTS = {
     "test_invariance_error": ["invariance_error"],
 }
 
-FORBIDDEN = ["cnnbook.shapes.receptive_fields"]
+FORBIDDEN = ["cnnbook.shapes.receptive_fields", "cnnbook.shapes._rf_window",
+             "cnnbook.data.translate"]
 
 FORBIDDEN_OPS = NUMPY_ONLY_OPS
 

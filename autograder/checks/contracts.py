@@ -140,9 +140,12 @@ def dtype(name: str) -> Property:
     return Property(name, f"is wrong for {name} input ({name} in, {name} out)", "dtype")
 
 
-def contract(function: str, args, check: str, *properties: Property) -> Contract:
-    """A contract whose first properties are :func:`implemented` and :func:`reference`."""
-    return Contract(function, tuple(args), (implemented(), reference(), *properties), check)
+def contract(function: str, args, check: str, *properties: Property,
+             forbids: bool = True) -> Contract:
+    """A contract whose first properties are :func:`implemented` and :func:`reference`
+    (the latter only where the library has a reference to forbid: ``forbids``)."""
+    first = (implemented(), reference()) if forbids else (implemented(),)
+    return Contract(function, tuple(args), (*first, *properties), check)
 
 
 def table(*contracts: Contract) -> dict:

@@ -40,8 +40,7 @@ CONTRACTS = ct.table(
         ct.returns("an array of `x`'s shape"),
         ct.Property("basic", "is wrong for positive shifts", "values", core=True),
         ct.Property("negative", "is wrong for negative shifts (up or left)", "argument"),
-        ct.Property("zero-axis", "is wrong when one of the two shifts is 0", "argument"),
-        ct.Property("no-shift", "is wrong for a zero shift (dy = dx = 0)", "argument"),
+        ct.Property("zero", "is wrong when one or both shifts are 0", "argument"),
         ct.Property("too-far", "is wrong for shifts as large as the array or larger (every "
                     "pixel leaves: all zeros)", "argument"),
         ct.Property("non-square", "is wrong for non-square arrays", "invariance"),
@@ -54,21 +53,22 @@ CONTRACTS = ct.table(
     ct.contract(
         "equivariance_error", ("y", "y_shifted", "dy", "dx", "margin"), "equivariance_error",
         ct.returns("a number"),
-        ct.Property("basic", "is wrong with `margin` = 0", "values", core=True),
+        ct.Property("basic", "is wrong with `margin` = 0 (float64 or float32 input)", "values",
+                    core=True),
         ct.Property("margin", "is wrong when `margin` > 0 (crop `margin` rows and columns from "
                     "every side)", "argument"),
         ct.Property("defaults", "is wrong with the default `margin`", "argument"),
         ct.Property("negative", "is wrong for negative shifts", "argument"),
-        ct.dtype("float32"),
         ct.unmodified("y"), ct.unmodified("y_shifted"),
+        forbids=False,
     ),
     ct.contract(
         "invariance_error", ("z", "z_shifted"), "invariance_error",
         ct.returns("a number"),
-        ct.Property("basic", "is wrong on 2-D arrays", "values", core=True),
+        ct.Property("basic", "is wrong on 2-D arrays (float64 or float32)", "values", core=True),
         ct.Property("ndim", "is wrong for arrays of 1 or 4 axes", "invariance"),
-        ct.dtype("float32"),
         ct.unmodified("z"), ct.unmodified("z_shifted"),
+        forbids=False,
     ),
 )
 
@@ -111,12 +111,18 @@ def _compare_rows(got, stack, label, fields):
                 c.expect_int(row[i], want[i], label, what=f"the {field} {where}")
 
 
-def _probe_stacks(run, student, prop, stacks, fields, needs=None):
+def _probe_stacks(run, student, prop, stacks, fields=("start",), needs=None):
     with run.probe(prop, needs):
         for i, (stack, what) in enumerate(stacks):
             label = c.case_label(i, len(stacks), f"{len(stack)} layer{'s' * (len(stack) > 1)}",
                                  what)
-            _compare_rows(_rows(run, student, stack, label), stack, label, fields)
+            try:
+                rows = _rows(run, student, stack, label)
+            except c.Failure as exc:  # the other stacks' rows had the right form
+                if prop == "depth" and exc.prop == "returns" and not exc.raised:
+                    raise c.Failure(exc.detail, label) from None
+                raise
+            _compare_rows(rows, stack, label, fields)
 
 
 @c.check
@@ -135,7 +141,8 @@ def receptive_field_size_jump(student) -> None:
         _probe_stacks(run, student, "depth",
                       [(_stack(r, 1, odd, [1, 2], [0, 1]), "one layer"),
                        (_stack(r, 1, all_k, [3], [0]), "one layer"),
-                       (_stack(r, 9, all_k, [1, 1, 2], [0, 1, 2]), "deep stack")], ("size", "jump"))
+                       (_stack(r, 9, all_k, [1, 1, 2], [0, 1, 2]), "deep stack")], ("size", "jump"),
+                      needs=("returns", "size-basic", "jump", "size-stride"))
 
 
 @c.check
@@ -153,7 +160,8 @@ def receptive_field_start(student) -> None:
                         "padding, stride 1") for _ in range(3)], ("start",))
         _probe_stacks(run, student, "start-stride",
                       [(_stack(r, int(r.integers(2, 6)), [1, 2, 3, 5], [2, 3], [0, 1, 2]),
-                        "strided layers") for _ in range(4)], ("start",))
+                        "strided layers") for _ in range(4)], ("start",),
+                      needs=("returns", "start-basic", "start-even", "start-padding"))
 
 
 # ---------------------------------------------------------------------------
@@ -183,18 +191,17 @@ def shift(student) -> None:
         ("negative", [("up and left", v(2, 2, n, n), -j(1, 2), -j(1, 3)),
                       ("down and left", v(1, 3, 6, 6), 2, -1),
                       ("up and right", v(1, 2, 6, 6), -3, 2)]),
-        ("zero-axis", [("rows only", v(2, 2, n, n), j(1, 3), 0),
-                       ("columns only", v(2, 2, n, n), 0, -j(1, 3))]),
-        ("no-shift", [("no shift", v(2, 2, n, n), 0, 0)]),
+        ("zero", [("rows only", v(2, 2, n, n), j(1, 3), 0),
+                  ("columns only", v(2, 2, n, n), 0, j(1, 3)), ("no shift", v(2, 2, n, n), 0, 0)]),
         ("too-far", [("a shift of exactly the height", v(1, 2, 5, 5), 5, 1),
-                     ("a shift beyond the width", v(2, 1, 6, 6), 0, -8),
+                     ("a shift beyond the width", v(2, 1, 6, 6), 1, 8),
                      ("a shift beyond the height", v(1, 1, 6, 7), 9, 2),
                      ("beyond both", v(1, 1, 3, 3), 7, 8)]),
         ("non-square", [("taller than wide", v(2, 2, j(7, 9), j(3, 5)), 2, 1),
-                        ("wider than tall", v(1, 2, j(3, 4), j(7, 9)), -1, 3)]),
-        ("ndim", [("2 axes", v(n, n + 1), 1, 2), ("3 axes", v(3, 6, 6), -2, 1)]),
+                        ("wider than tall", v(1, 2, j(3, 4), j(7, 9)), 1, 3)]),
+        ("ndim", [("2 axes", v(n, n), 1, 2), ("3 axes", v(3, 6, 6), 2, 1)]),
         ("dtype", [("float32", v(2, 2, n, n, dtype=np.float32), 1, 2),
-                   ("integers", v(1, 2, 5, 5, dtype=np.int64), 2, -1)]),
+                   ("integers", v(1, 2, 5, 5, dtype=np.int64), 2, 1)]),
     ]
     with c.Run(CONTRACTS["shift"], FORBIDDEN) as run:
         for prop, cases in probes:
@@ -236,8 +243,8 @@ def equivariance_error(student) -> None:
         ("defaults", [("margin not given", *case((2, 2, 7, 8), 1, 1), None)]),
         ("negative", [("negative shifts", *case((1, 1, 9, 9), -1, -3), 0),
                       ("a negative shift, margin 2", *case((2, 1, 7, 10), 3, -2), 2)]),
-        ("float32", [("float32", *case((2, 2, 8, 8), 2, 1, np.float32), 1)]),
     ]
+    probes[0][1].append(("float32, margin 0", *case((2, 2, 8, 8), 2, 1, np.float32), 0))
     with c.Run(CONTRACTS["equivariance_error"], FORBIDDEN) as run:
         for prop, cases in probes:
             needs = ("returns", "basic", "margin") if prop == "negative" else None
@@ -256,13 +263,12 @@ def equivariance_error(student) -> None:
 @c.check
 def invariance_error(student) -> None:
     r = c.rng("ps04.invariance_error")
-    probes = [("basic", [(4, 7), (3, 16)]), ("ndim", [(10,), (2, 3, 1, 1)]),
-              ("float32", [(5, 6)])]
+    probes = [("basic", [(4, 7), (3, 16), (5, 6)]), ("ndim", [(10,), (2, 3, 1, 1)])]
     with c.Run(CONTRACTS["invariance_error"], FORBIDDEN) as run:
         for prop, shapes in probes:
             with run.probe(prop):
                 for i, shape in enumerate(shapes):
-                    dtype = np.float32 if prop == "float32" else np.float64
+                    dtype = np.float32 if shape == (5, 6) else np.float64
                     label = c.case_label(i, len(shapes), np.dtype(dtype).name,
                                          f"{len(shape)} ax{'es' if len(shape) > 1 else 'is'}")
                     z = r.normal(size=shape).astype(dtype)
