@@ -55,9 +55,11 @@ def random_like(shape, generator, fan_in: int | None = None):
     return torch.randn(tuple(shape), generator=generator) * scale
 
 
-def same_per_image(run_, module, x, label: str) -> None:
+def same_per_image(run_, module, x, label: str, want=None) -> None:
     """Each image's output alone equals its slice of the batch's output (eval mode; the
-    module compared with itself). A call that raises is left to the other probes."""
+    module compared with itself). A call that raises is left to the other probes. Where
+    they differ and the batch's output is ``want``, the single images are the wrong ones
+    (the ``single`` property)."""
     try:
         whole = c.expect_tensor(run(run_, module, x, label), label)
         ones = [c.expect_tensor(run(run_, module, x[n:n + 1], label), label)
@@ -68,11 +70,25 @@ def same_per_image(run_, module, x, label: str) -> None:
         raise
     whole = c.as_float(whole)
     for n, one in enumerate(ones):
-        if tuple(one.shape) != (1,) + whole.shape[1:]:
-            raise c.Failure(f"image {n}'s output has another shape when it is computed alone",
-                            label)
         try:
-            c.compare(one, whole[n:n + 1], label, atol=1e-5, rtol=1e-4, scale=True)
+            if tuple(one.shape) != (1,) + whole.shape[1:]:
+                raise c.Failure(f"image {n}'s output has another shape when it is computed "
+                                "alone", label)
+            try:
+                c.compare(one, whole[n:n + 1], label, atol=1e-5, rtol=1e-4, scale=True)
+            except c.Failure:
+                raise c.Failure(f"image {n}'s output changes with the other images in the "
+                                "batch", label) from None
         except c.Failure:
-            raise c.Failure(f"image {n}'s output changes with the other images in the batch",
-                            label) from None
+            if want is not None and "single" in run_.contract and _close(whole, want):
+                raise c.Failure(f"a batch is right but image {n} alone is not", label,
+                                prop="single") from None
+            raise
+
+
+def _close(got, want) -> bool:
+    try:
+        c.compare(got, want, atol=1e-5, rtol=1e-4, scale=True)
+    except c.Failure:
+        return False
+    return True
