@@ -243,6 +243,8 @@ def same(a, b) -> bool:
         return type(b) is type(a) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     if type(a) is dict:
         return type(b) is dict and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if type(a) in (int, float, str, bool, type(None)):
+        return type(b) is type(a) and (a == b or a != a and b != b)
     return True
 
 

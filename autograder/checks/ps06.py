@@ -118,23 +118,23 @@ def _lrn_cases(r):
         return (r.normal(scale=scale, size=shape)).astype(dtype)
 
     window = ("returns", "basic", "odd-window")
-    return [
-        ("basic", None, [("size 1", x(2, 3), (1, 1.5, 0.75, 1.0), False),
-                         ("size 1", x(1, 4), (1, 0.8, 0.6, 2.0), False)]),
-        ("float32", None, [("float32, size 1", x(2, 3, np.float32), (1, 1.5, 0.75, 1.0), False)]),
-        ("odd-window", None, [("size 3", x(2, 6), (3, 1.5, 0.75, 1.0), True),
-                              ("size 5", x(1, 9), (5, 2.5, 0.75, 2.0), True)]),
-        ("even-window", window, [("size 2", x(2, 5), (2, 1.0, 0.9, 1.5), True),
-                                 ("size 4", x(1, 8), (4, 2.0, 0.6, 2.0), True)]),
-        ("edges", window, [("size 3, every channel", x(2, 5), (3, 1.5, 0.75, 1.0), False),
-                           ("size 5, every channel", x(1, 7), (5, 3.0, 0.5, 1.0), False)]),
+    return [  # beta 0.75 and k 2 except in their own probes, which vary one of them
+        ("basic", None, [("size 1", x(2, 3), (1, 1.5, 0.75, 2.0), False),
+                         ("size 1", x(2, 4), (1, 0.8, 0.75, 2.0), False)]),
+        ("float32", None, [("float32, size 1", x(2, 3, np.float32), (1, 1.5, 0.75, 2.0), False)]),
+        ("odd-window", None, [("size 3", x(2, 6), (3, 1.5, 0.75, 2.0), True),
+                              ("size 5", x(2, 9), (5, 2.5, 0.75, 2.0), True)]),
+        ("even-window", window, [("size 2", x(2, 5), (2, 1.0, 0.75, 2.0), True),
+                                 ("size 4", x(2, 8), (4, 2.0, 0.75, 2.0), True)]),
+        ("edges", window, [("size 3, every channel", x(2, 5), (3, 1.5, 0.75, 2.0), False),
+                           ("size 5, every channel", x(2, 7), (5, 3.0, 0.75, 2.0), False)]),
         ("wide", window + ("edges",),
-         [("size 7 over 3 channels", x(2, 3), (7, 1.0, 1.0, 1.0), False),
-          ("size 6 over 2 channels", x(1, 2), (6, 3.0, 0.5, 1.0), False)]),
-        ("beta", None, [("size 1, beta 0.5", x(2, 3), (1, 1.5, 0.5, 1.0), False),
-                        ("size 1, beta 1", x(1, 3), (1, 1.0, 1.0, 1.5), False)]),
+         [("size 7 over 3 channels", x(2, 3), (7, 1.0, 0.75, 2.0), False),
+          ("size 6 over 2 channels", x(2, 2), (6, 3.0, 0.75, 2.0), False)]),
+        ("beta", None, [("size 1, beta 0.5", x(2, 3), (1, 1.5, 0.5, 2.0), False),
+                        ("size 1, beta 1", x(2, 3), (1, 1.0, 1.0, 2.0), False)]),
         ("k", None, [("size 1, k 3", x(2, 3), (1, 1.5, 0.75, 3.0), False),
-                     ("size 1, k 0.5", x(1, 4), (1, 0.5, 0.75, 0.5), False)]),
+                     ("size 1, k 0.5", x(2, 4), (1, 0.5, 0.75, 0.5), False)]),
     ]
 
 
@@ -248,11 +248,16 @@ def _block_output(run, student, label, g, cin, cout, n, xshape):
     block, values = _loaded_block(run, student, label, g, cin, cout, n)
     x = torch.randn(xshape, generator=g)
     got = c.expect_tensor(tm.run(run, block, x, label), label)
+    c.compare(got, _block_reference(x, values, n), label, atol=1e-5, rtol=1e-4, scale=True)
+
+
+def _block_reference(x, values, n):
+    import torch.nn.functional as F
+
     y = x.double()
     for j in range(n):
         y = F.relu(F.conv2d(y, values[2 * j].double(), values[2 * j + 1].double(), padding=1))
-    want = F.max_pool2d(y, 2, 2).numpy()
-    c.compare(got, want, label, atol=1e-5, rtol=1e-4, scale=True)
+    return F.max_pool2d(y, 2, 2).numpy()
 
 
 @c.check
@@ -262,18 +267,21 @@ def vgg_block(student) -> None:
     g = seeds.torch_generator("ps06.vgg_block")
     probes = [
         ("basic", [(3, 5, 1, (2, 3, 8, 8)), (4, 2, 1, (2, 4, 6, 6))]),
-        ("num-convs", [(3, 4, 2, (2, 3, 6, 6)), (2, 3, 3, (1, 2, 4, 4)), (4, 4, 2, (2, 4, 6, 6))]),
-        ("odd-size", [(3, 4, 1, (2, 3, 7, 7)), (2, 3, 2, (1, 2, 5, 9))]),
-        ("non-square", [(3, 4, 1, (2, 3, 6, 10)), (2, 2, 2, (1, 2, 8, 4))]),
+        ("num-convs", [(3, 4, 2, (2, 3, 6, 6)), (2, 3, 3, (2, 2, 4, 4)), (4, 4, 2, (2, 4, 6, 6))]),
+        ("odd-size", [(3, 4, 1, (2, 3, 7, 7)), (2, 3, 2, (2, 2, 5, 5))]),
+        ("non-square", [(3, 4, 1, (2, 3, 6, 10)), (2, 2, 2, (2, 2, 8, 4))]),
         ("single", [(1, 3, 1, (1, 1, 6, 6)), (3, 2, 2, (1, 3, 4, 4))]),
     ]
     with c.Run(CONTRACTS["vgg_block"], FORBIDDEN) as run:
         with run.probe("batch", ("shapes",)):
             label = c.case_label(0, 1, "vgg_block(2, 3, 2)", "3 images")
-            block, _ = _loaded_block(run, student, label, g, 2, 3, 2)
-            tm.same_per_image(run, block, torch.randn((3, 2, 6, 6), generator=g), label)
+            block, values = _loaded_block(run, student, label, g, 2, 3, 2)
+            x = torch.randn((3, 2, 6, 6), generator=g)
+            tm.same_per_image(run, block, x, label, want=_block_reference(x, values, 2))
         for prop, cases in probes:
-            with run.probe(prop, ("shapes", "batch") if prop == "basic" else None):
+            needs = {"basic": ("shapes", "batch"), "num-convs": None}.get(
+                prop, ("shapes", "basic", "num-convs"))
+            with run.probe(prop, needs):
                 for i, (cin, cout, n, xshape) in enumerate(cases):
                     label = c.case_label(i, len(cases), f"vgg_block({cin}, {cout}, {n})",
                                          f"{xshape[0]} image{'s' * (xshape[0] > 1)} of "
@@ -331,24 +339,26 @@ def vgg_memory(student) -> None:
     r = c.rng("ps06.vgg_memory")
     keys = ("params", "activations", "param_bytes", "activation_bytes")
     even = lambda: (int(r.integers(1, 4)), 32, 48)  # noqa: E731 - halves evenly four times
-    probes = [
-        ("params", [("a small configuration", _config(r, 16), (3, 32, 32), 10, 4)
+    probes = [  # the plain cases give every argument its default value
+        ("params", [("a small configuration", _config(r, 16), (3, 224, 224), 1000, 4)
                     for _ in range(3)]),
-        ("input-shape", [("another input shape", _config(r, 16), even(), 10, 4)
+        ("input-shape", [("another input shape", _config(r, 16), even(), 1000, 4)
                          for _ in range(2)]),
-        ("num-classes", [(f"{n} classes", _config(r, 16), (3, 32, 32), n, 4)
+        ("num-classes", [(f"{n} classes", _config(r, 16), (3, 224, 224), n, 4)
                          for n in (int(r.integers(2, 100)), 1)]),
-        ("bytes-per-value", [(f"{b} bytes per value", _config(r, 16), (3, 32, 32), 10, b)
+        ("bytes-per-value", [(f"{b} bytes per value", _config(r, 16), (3, 224, 224), 1000, b)
                              for b in (2, 8)]),
         ("odd-size", [("odd sizes before a pooling", _config(r),
-                       (int(r.integers(1, 5)), int(r.integers(9, 40)) * 2 + 1,
-                        int(r.integers(9, 40)) * 2 + 1), 10, 4) for _ in range(3)]),
+                       (3, int(r.integers(9, 40)) * 2 + 1, int(r.integers(9, 40)) * 2 + 1),
+                       1000, 4) for _ in range(3)]),
         ("defaults", [(f"{name}, default arguments", cfg, None, None, None)
                       for name, cfg in _TORCHVISION_CFGS.items()]),
     ]
     with c.Run(CONTRACTS["vgg_memory"], FORBIDDEN) as run:
         for prop, cases in probes:
-            with run.probe(prop):
+            needs = ("returns", "params", "activations", "bytes", "input-shape") \
+                if prop == "odd-size" else None
+            with run.probe(prop, needs):
                 for i, (what, config, shape, classes, nbytes) in enumerate(cases):
                     label = c.case_label(i, len(cases), what)
                     if shape is None:
