@@ -75,8 +75,7 @@ CONTRACTS = ct.table(
                     "(num_classes, in_channels) and a bias)", "structure"),
         ct.Property("basic", "computes another function than the average over H and W then the "
                     "linear layer (eval mode)", "values", core=True),
-        ct.Property("non-square", "is wrong for non-square maps", "invariance"),
-        ct.Property("one-by-one", "is wrong for 1x1 maps", "invariance"),
+        ct.Property("non-square", "is wrong for non-square or 1x1 maps", "invariance"),
         ct.Property("batch", "mixes the images of a batch in eval mode", "invariance"),
         ct.Property("eval", "drops values in eval mode (dropout does nothing there)",
                     "convention"),
@@ -96,7 +95,7 @@ CONTRACTS = ct.table(
 # every reading of a fused weight is found by its size
 _SPECS = {
     "shape": [(6, 1, 2, 5, 4, 3, 8, (2, 6, 7, 7)), (5, 4, 8, 3, 1, 6, 2, (3, 5, 6, 6))],
-    "non-square": [(4, 2, 1, 3, 8, 5, 4, (2, 4, 5, 9)), (3, 8, 4, 2, 2, 3, 1, (1, 3, 9, 4))],
+    "non-square": [(4, 2, 1, 3, 8, 5, 4, (2, 4, 5, 9)), (3, 8, 4, 2, 2, 3, 1, (2, 3, 9, 4))],
     "single": [(5, 1, 4, 2, 2, 7, 8, (1, 5, 6, 6))],
 }
 
@@ -274,8 +273,11 @@ def inception(student) -> None:
             module = run.call(label, student, *spec)
             sd = tm.state_dict(run, module, label)
             reading, pairs = _readings(sd, spec, label)[0]
-            tm.load(run, module, _load_reading(reading, pairs, sd, _role_weights(spec, g)), label)
-            tm.same_per_image(run, module, torch.randn(xshape, generator=g), label)
+            weights = _role_weights(spec, g)
+            tm.load(run, module, _load_reading(reading, pairs, sd, weights), label)
+            x = torch.randn(xshape, generator=g)
+            want = np.concatenate(_expected_branches(x, weights), axis=1)
+            tm.same_per_image(run, module, x, label, want=want)
         for prop, specs in _SPECS.items():
             needs = ("convolutions", "batch") if prop == "shape" else _ALL_BRANCHES
             with run.probe(prop, needs):
@@ -391,7 +393,7 @@ def _dropout_case(run, student, label, g, p):
     if not kept:
         raise c.Failure("in train mode the features it keeps are not scaled by 1 / (1 - dropout)",
                         label)
-    if abs(dropped.mean() - p) > 0.07:
+    if abs(dropped.mean() - p) > 0.08:  # 800 draws: over 4.5 standard deviations
         raise c.Failure("in train mode it drops a fraction of the features far from `dropout`",
                         label)
 
@@ -402,8 +404,7 @@ def gap_head(student) -> None:
 
     g = seeds.torch_generator("ps07.gap_head")
     probes = [("basic", [(16, 10, (2, 16, 6, 6)), (5, 3, (3, 5, 4, 4))]),
-              ("non-square", [(3, 7, (2, 3, 11, 2)), (6, 4, (2, 6, 3, 8))]),
-              ("one-by-one", [(8, 1, (2, 8, 1, 1))])]
+              ("non-square", [(3, 7, (2, 3, 11, 2)), (6, 4, (2, 6, 3, 8)), (8, 1, (2, 8, 1, 1))])]
     with c.Run(CONTRACTS["GAPHead"], FORBIDDEN) as run:
         with run.probe("batch", ("parameters",)):
             label = c.case_label(0, 1, "3 images", "eval mode")
@@ -423,7 +424,7 @@ def gap_head(student) -> None:
             for i, p in enumerate((0.5, 0.9)):
                 label = c.case_label(i, 2, f"dropout={p}", "eval mode")
                 head, weight, bias = _head(run, student, label, 6, 4, g, p)
-                x = torch.randn((3, 6, 4, 5), generator=g)
+                x = torch.randn((3, 6, 5, 5), generator=g)
                 got = c.expect_tensor(tm.run(run, head, x, label), label)
                 c.compare(got, _pooled_linear(x, weight, bias), label, atol=1e-5, rtol=1e-4,
                           scale=True)
