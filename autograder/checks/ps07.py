@@ -378,7 +378,7 @@ def _dropout_case(run, student, label, g, p):
     weight, bias = torch.tensor([[1.5], [-0.5]]), torch.tensor([0.25, -0.5])
     sd = tm.state_dict(run, head, label)
     tm.load(run, head, {k: weight if v.dim() == 2 else bias for k, v in sd.items()}, label)
-    x = torch.rand((800, 1, 3, 4), generator=g) + 0.5
+    x = torch.rand((800, 1, 4, 4), generator=g) + 0.5
     out = c.as_float(c.expect_tensor(tm.run(run, head, x, label, train=True), label))
     if out.shape != (800, 2):
         raise c.Failure("its train-mode output has the wrong shape", label)
@@ -411,7 +411,7 @@ def gap_head(student) -> None:
             head, _, _ = _head(run, student, label, 4, 3, g, 0.0)
             tm.same_per_image(run, head, torch.randn((3, 4, 5, 5), generator=g), label)
         for prop, cases in probes:
-            with run.probe(prop, ("parameters", "batch") if prop == "basic" else None):
+            with run.probe(prop, ("parameters", "batch", "eval") if prop == "basic" else None):
                 for i, (cin, classes, xshape) in enumerate(cases):
                     label = c.case_label(i, len(cases), f"GAPHead({cin}, {classes}, dropout=0.0)",
                                          f"{xshape[2]}x{xshape[3]} maps", "eval mode")

@@ -62,6 +62,7 @@ def same_per_image(run_, module, x, label: str, want=None) -> None:
     (the ``single`` property)."""
     try:
         whole = c.expect_tensor(run(run_, module, x, label), label)
+        again = c.expect_tensor(run(run_, module, x, label), label)
         ones = [c.expect_tensor(run(run_, module, x[n:n + 1], label), label)
                 for n in range(len(x))]
     except c.Failure as exc:
@@ -69,6 +70,9 @@ def same_per_image(run_, module, x, label: str, want=None) -> None:
             return
         raise
     whole = c.as_float(whole)
+    if whole.shape != tuple(again.shape) or not _close(again, whole):
+        raise c.Failure("its eval-mode output changes from one call to the next", label,
+                        prop="eval" if "eval" in run_.contract else None)
     for n, one in enumerate(ones):
         try:
             if tuple(one.shape) != (1,) + whole.shape[1:]:

@@ -112,3 +112,6 @@ MUTANTS += [
             "def __init__(self, in_channels, num_classes, dropout=0.5):\n"
             "    super().__init__(in_channels, num_classes, dropout)"),
 ]
+MUTANTS.append(wrapper("GAP head: every image scored like the first", "gap_head", "GAPHead",
+                       "class", "def forward(self, x):\n"
+                                "    return super().forward(x[:1]).repeat(len(x), 1)"))
