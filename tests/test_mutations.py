@@ -14,6 +14,7 @@ matrix and the catch rate: ``python tests/test_mutations.py``.
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import time
 from collections import Counter
@@ -70,6 +71,11 @@ def witnesses(short: str, results: list[corpus.Result]) -> dict:
                         continue
                     if found == {key} and alone is None:
                         alone = r.mutant.name
+                        phrase = f"{function} {prop.text}"
+                        assert phrase in r.messages[test], (
+                            f"{r.mutant.name}: the message does not name the property: "
+                            f"{phrase!r} not in {r.messages[test]!r}")
+                        assert ct.parse_tag(r.messages[test]) == [key], r.messages[test]
                     if smallest is None or len(found) < len(smallest[1]):
                         smallest = (r.mutant.name, found)
             out[key] = (prop.check, alone, smallest)
@@ -129,6 +135,34 @@ def test_every_property_names_its_check_and_is_phrased_for_a_message():
             for prop in contract:
                 for check in prop.check.split(","):
                     assert callable(getattr(module, check.strip(), None)), (short, function, prop)
+
+
+def test_mutants_and_alternatives_render_as_the_notebook_a_student_would_submit():
+    """The release form (no hidden test, no solution marker, no output) with the bug or
+    the alternative in place of the answer; its cells run in order, visible checks
+    included, as a student's kernel would run them."""
+    from mutants.alternatives import ALTERNATIVES
+
+    mutant = next(m for m in corpus_module("ps01").MUTANTS if m.name == "vectorized: stride ignored")
+    nb = harness.submission("ps01_convolution", **mutant.edits())
+    raw = json.dumps(nb)
+    for marker in ("BEGIN HIDDEN TESTS", "_hidden", "BEGIN SOLUTION", "END SOLUTION"):
+        assert marker not in raw
+    cells = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in nb["cells"]
+             if c["metadata"].get("nbgrader", {}).get("grade_id")}
+    assert "    windows = windows  #" in cells["conv2d_forward"]
+    assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+
+    fused = next(a for a in ALTERNATIVES["ps07_googlenet"] if "fused into one" in a.name)
+    nb = harness.submission("ps07_googlenet", replace={fused.cell: fused.source})
+    scope = {"__name__": "__main__"}
+    with harness.silenced():
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                exec(compile("".join(cell["source"]), "<cell>", "exec"), scope)
+    assert "self.splits" in "".join(next(
+        c["source"] for c in nb["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == "inception"))
 
 
 @pytest.mark.slow
