@@ -402,7 +402,7 @@ class Run:
         for name, original, handed in pairs:
             prop = f"{name}-unmodified"
             if prop in self.contract and not same(original, handed):
-                self.record(prop, "it changed the array it was given", label)
+                self.record(prop, "it changed, in place, what it was given", label)
         if "returns-new" in self.contract:
             first = result[0] if type(result) in (tuple, list) and result else result
             for name, _, handed in pairs:
