@@ -10,6 +10,7 @@ Figure), so a chapter can add to it or a test can inspect it.
 ``show_feature_maps(maps)``       the channels of one activation (C, H, W), one panel each
 ``show_filters(w)``               convolution kernels (F, C, KH, KW): RGB, or filter x channel
 ``plot_history(history)``         training curves: losses on the left, accuracies on the right
+``as_jpeg(fig)``                   a photograph-like figure as a JPEG image (a tenth of the PNG)
 ``convolution_step(x, k, ...)``   one position of the sliding window, as numbers
 ``show_convolution_step(...)``    padded input, kernel and output with that position marked
 """
@@ -35,6 +36,11 @@ COLORS = {
     "text_dark": "#1a1a1a",
     "text_light": "#ffffff",
 }
+
+#: The colour map for signed values (weights, gradients, differences): blue below zero,
+#: white at zero, red above. Always with limits ``-m, +m`` so that zero is white
+#: (see :func:`signed_limits`).
+DIVERGING = "RdBu_r"
 
 #: The book's rcParams; applied by :func:`style`.
 RC = {
@@ -83,9 +89,18 @@ def _default_fmt(values: np.ndarray) -> str:
     return "{:.2f}" if np.max(np.abs(finite)) < 100 else "{:.3g}"
 
 
-def _text_color(rgba) -> str:
+def text_color(rgba) -> str:
+    """Dark text on a light background colour ``rgba``, white text on a dark one."""
     r, g, b = rgba[:3]
     return COLORS["text_dark"] if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else COLORS["text_light"]
+
+
+def signed_limits(*arrays) -> tuple[float, float]:
+    """``(-m, m)`` with ``m`` the largest magnitude in the arrays (1 when all are 0):
+    the limits that centre :data:`DIVERGING` at zero."""
+    m = max((float(np.nanmax(np.abs(np.asarray(a, dtype=float)))) for a in arrays
+             if np.size(a)), default=0.0)
+    return (-m, m) if m > 0 else (-1.0, 1.0)
 
 
 def show_grid(array, ax=None, annotate: bool = True, *, cmap="Blues", vmin=None, vmax=None,
@@ -138,7 +153,7 @@ def show_grid(array, ax=None, annotate: bool = True, *, cmap="Blues", vmin=None,
             for (r, c), value in np.ndenumerate(a):
                 if hidden[r, c]:
                     continue
-                color = _text_color(image.cmap(image.norm(value)))
+                color = text_color(image.cmap(image.norm(value)))
                 ax.text(c, r, fmt.format(value), ha="center", va="center",
                         color=color, fontsize=size)
         if title:
@@ -305,6 +320,25 @@ def plot_history(history, *, title: str | None = None):
             fig.suptitle(title)
         fig.tight_layout()
     return fig
+
+
+def as_jpeg(fig, *, quality: int = 82, dpi: int | None = None):
+    """``fig`` as an ``IPython.display.Image`` in JPEG (the figure is closed).
+
+    For figures of photographs, whose PNG can weigh near a megabyte in a page;
+    line art and grids of numbers stay PNG (sharper and smaller).
+    """
+    import io
+
+    from IPython.display import Image
+
+    if not isinstance(quality, int) or isinstance(quality, bool) or not 1 <= quality <= 95:
+        raise ValueError(f"quality must be an int in [1, 95]; got {quality!r}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="jpeg", dpi=dpi or fig.dpi, bbox_inches="tight",
+                pil_kwargs={"quality": quality, "optimize": True})
+    _plt().close(fig)
+    return Image(data=buf.getvalue(), format="jpeg")
 
 
 @dataclass(frozen=True)
