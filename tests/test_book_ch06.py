@@ -137,6 +137,8 @@ def test_crop_counts(ch6):
     assert ch6["ch6_crops_paper"] == 32 * 32 * 2 == 2048
     assert ch6["ch6_crops_exact"] == (256 - 224 + 1) ** 2 * 2 == 2178
     assert ch6["ch6_crops_small"] == (32 - 28 + 1) ** 2 * 2 == 50
+    # the 227x227 input of the table: offsets 0..29 per axis, mirrored or not
+    assert ch6["ch6_crops_227"] == len(range(256 - 227 + 1)) ** 2 * 2 == 1800
 
 
 def test_activation_experiment(ch6):

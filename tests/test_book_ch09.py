@@ -143,3 +143,23 @@ def test_efficientnet_and_ilsvrc(ch9):
     assert ch9["ch9_human_top5"] == 5.1
     assert ch9["ch9_error_2012_to_2015"] == pytest.approx(15.3 / 3.57)
     assert ch9["ch9_lenet_params"] == 156 + 2_416 + 48_120 + 10_164 + 850
+
+
+def test_ilsvrc_chart_has_every_year_in_order(ch9):
+    years = [year for year, _ in ch9["ch9_ilsvrc"]]
+    assert years == list(range(2010, 2018))  # 2016 included, none skipped
+    errors = dict(ch9["ch9_ilsvrc"])
+    assert errors[2016] == 2.99              # Trimps-Soushen (quoted)
+    assert errors[2012] / errors[2015] == pytest.approx(ch9["ch9_error_2012_to_2015"])
+
+
+def test_reading_list_points_to_the_right_chapters(built_book):
+    import re
+
+    html = built_book.page("book/09_beyond").read_text()
+    text = re.sub(r"<[^>]+>", "", html)
+    # Goodfellow et al.: 7 regularization, 8 optimization, 9 convolutional networks
+    assert "chapters 7 and 8 of" in text and "chapters 8 and 9 of" not in text
+    # the receptive field is chapter 4's, and the sentence links to it
+    assert re.search(r'The receptive field of <a class="reference internal" '
+                     r'href="04_networks.html"', html)
