@@ -119,3 +119,12 @@ def test_timings_are_consistent(ch1):
     # The three implementations computed the same float32 output.
     assert ch1["ch1_naive_fast_maxdiff"] < 1e-3
     assert ch1["ch1_fast_torch_maxdiff"] < 1e-3
+
+
+def test_exercise_answers(ch1):
+    assert ch1["ch1_ex_out"] == (64 + 2 * 1 - 5) // 2 + 1 == 31
+    # windows start at 0 and 4 and end at pixel 6: pixels 7, 8 and 9 are never read
+    starts = [s for s in range(0, 10, 4) if s + 3 <= 10]
+    assert starts == [0, 4] and ch1["ch1_ex_unread"] == 10 - (starts[-1] + 3) == 3
+    assert ch1["ch1_ex_params"] == 64 * (3 * 3 * 32 + 1) == 18_496
+    assert ch1["ch1_ex_1x1_macs"] == 28 * 28 * 64 * 256 == 12_845_056

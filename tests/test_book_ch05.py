@@ -122,3 +122,12 @@ def test_training_with_shifts_buys_tolerance(ch5):
 def test_feature_map_count(ch5):
     assert 0 <= ch5["ch5_c3_dead"] < 16
     assert ch5["ch5_digit_label"] in range(10)
+
+
+def test_exercise_answers(ch5):
+    size = 28
+    for k, s in ((5, 1), (2, 2), (5, 1), (2, 2)):
+        size = (size - k) // s + 1
+    assert ch5["ch5_ex_s4_28"] == size == 4 and size < 5  # C5's 5x5 kernel cannot fit
+    assert ch5["ch5_ex_c3_three"] == 16 * 3 * 25 + 16 == 1_216
+    assert ch5["ch5_ex_half_pct"] == pytest.approx(0.005 * ch5["ch5_n_test"])

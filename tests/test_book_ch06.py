@@ -191,3 +191,10 @@ def test_ensemble(ch6):
     cumulative = ch6["ch6_ens_cumulative"]
     assert cumulative[0] == pytest.approx(members[0])
     assert cumulative[-1] == pytest.approx(ch6["ch6_ens_acc"])
+
+
+def test_exercise_answers(ch6):
+    fc6 = 6 * 6 * 256 * 4096 + 4096
+    assert ch6["ch6_fc6_params"] == fc6 == 37_752_832
+    assert ch6["ch6_ex_fc6_share"] == pytest.approx(fc6 / ch6["ch6_total_params"])
+    assert ch6["ch6_ex_pool_3x3"] == ch6["ch6_ex_pool_2x2"] == (55 - 3) // 2 + 1 == 27

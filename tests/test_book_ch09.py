@@ -163,3 +163,10 @@ def test_reading_list_points_to_the_right_chapters(built_book):
     # the receptive field is chapter 4's, and the sentence links to it
     assert re.search(r'The receptive field of <a class="reference internal" '
                      r'href="04_networks.html"', html)
+
+
+def test_exercise_answers(ch9):
+    assert ch9["ch9_ex_proj_64_128"] == 64 * 128 == 8_192
+    full, separable = 9 * 256 * 256, 9 * 256 + 256 * 256
+    assert (ch9["ch9_ex_full"], ch9["ch9_ex_separable"]) == (full, separable) == (589_824, 67_840)
+    assert ch9["ch9_ex_separable_ratio"] == pytest.approx(full / separable)

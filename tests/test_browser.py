@@ -47,6 +47,10 @@ HARMLESS_CONSOLE_ERRORS = [
     lambda msg: msg["url"].endswith("/favicon.ico") and "404" in msg["text"],
 ]
 
+# Files a light page must not need: the theme's icon font (157 kB; icons.css draws the
+# icons) and scripts the book no longer uses.
+HEAVY = ("/fontawesome/webfonts/", "fontawesome.js", "mathjax", "require.js", "embed-amd")
+
 RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\$[^$\n]{0,200}?(\\[A-Za-z]+|[\^_{}])[^$\n]{0,200}?\$")
 
 WAIT_FOR_IMAGES = """async () => {
@@ -87,12 +91,15 @@ def open_page(browser_context, book_server, docname: str, screenshot: bool = Tru
     """Open a page, wait until images and fonts are done, and report what happened."""
     page = browser_context.new_page()
     page.set_default_timeout(30_000)
-    events = {"external": [], "failed": [], "bad_status": [], "console": [], "page_errors": []}
+    events = {"external": [], "failed": [], "bad_status": [], "console": [], "page_errors": [],
+              "heavy": []}
 
     def on_request(request):
         url = urlsplit(request.url)
         if url.scheme in ("http", "https") and url.hostname != "127.0.0.1":
             events["external"].append(request.url)
+        if any(part in url.path for part in HEAVY):
+            events["heavy"].append(url.path)
 
     page.on("request", on_request)
     page.on("requestfailed", lambda r: events["failed"].append(f"{r.url} ({r.failure})"))
@@ -124,7 +131,8 @@ def problems(report: dict, expected: dict) -> list[str]:
     found = []
     for key, what in (("external", "requests to other hosts"), ("failed", "failed requests"),
                       ("bad_status", "responses >= 400"), ("console", "console errors"),
-                      ("page_errors", "uncaught JavaScript errors")):
+                      ("page_errors", "uncaught JavaScript errors"),
+                      ("heavy", "heavy files a light page must not load")):
         if report[key]:
             found.append(f"{what}: {report[key]}")
     if report["mathUntypeset"] or report["mathErrors"]:
