@@ -85,6 +85,8 @@ def test_parameter_counts(ch1):
     assert ch1["ch1_alexnet_conv1_params"] == 96 * 11 * 11 * 3 + 96 == 34944
     fc = (227 * 227 * 3) * (55 * 55 * 96) + 55 * 55 * 96
     assert ch1["ch1_alexnet_fc_params"] == pytest.approx(fc, rel=1e-12)
+    # written for people in the text: "44.9 billion"
+    assert ch1["ch1_alexnet_fc_billions"] == pytest.approx(fc / 1e9) and round(fc / 1e9, 1) == 44.9
 
 
 def test_multichannel_is_the_sum_of_single_channel_correlations(ch1):

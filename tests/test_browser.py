@@ -345,3 +345,48 @@ def test_every_explorer_control_changes_the_output_to_cnnbooks(docname, built_bo
     finally:
         page.close()
     assert not errors, errors
+
+
+# ---------------------------------------------------------------------------
+# A phone: 390 px wide
+# ---------------------------------------------------------------------------
+
+PHONE = """() => {
+  const de = document.documentElement;
+  const wide = Array.from(document.querySelectorAll("article p, article li, article dd"))
+    .filter(el => el.scrollWidth > el.clientWidth + 1)
+    .map(el => el.textContent.trim().slice(0, 60));
+  const clipped = Array.from(document.querySelectorAll("article caption, article figcaption"))
+    .map(c => c.getBoundingClientRect())
+    .filter(r => r.width > 0 && (r.left < -1 || r.right > innerWidth + 1)).length;
+  const small = [];
+  document.querySelectorAll("[data-explorer] *").forEach(el => {
+    const text = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (text && size < 11) small.push(`${el.tagName.toLowerCase()} ${size}px`);
+  });
+  return {pageScroll: de.scrollWidth - de.clientWidth, wide, clipped, small,
+          explorers: document.querySelectorAll("[data-explorer]").length};
+}"""
+
+
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_page_reads_on_a_phone(docname, built_book, book_server, browser_context):
+    """At 390 px: the page never scrolls sideways, no paragraph overflows, every table and
+    figure caption is in view, and explorer text is at least 11 px."""
+    page = browser_context.new_page()
+    try:
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(book_server.url(f"{docname}.html"), wait_until="load")
+        page.wait_for_load_state("networkidle")
+        got = page.evaluate(PHONE)
+        if got["explorers"]:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"phone_{docname.replace('/', '_')}.png"),
+                            full_page=True)
+    finally:
+        page.close()
+    assert got["pageScroll"] <= 1, f"{docname}: the page scrolls sideways by {got['pageScroll']} px"
+    assert not got["wide"], f"{docname}: text wider than the screen: {got['wide'][:3]}"
+    assert not got["clipped"], f"{docname}: {got['clipped']} captions out of view"
+    assert not got["small"], f"{docname}: explorer text under 11 px: {got['small'][:5]}"

@@ -222,3 +222,49 @@ def test_signed_limits_centre_zero():
     assert viz.signed_limits(np.array([-3.0, 1.0]), [2.0]) == (-3.0, 3.0)
     assert viz.signed_limits(np.zeros(3)) == (-1.0, 1.0)
     assert viz.signed_limits(np.array([np.nan, -0.5])) == (-0.5, 0.5)
+
+
+def test_architecture_diagram_draws_the_summary_rows():
+    from cnnbook import architectures, shapes
+
+    table = shapes.summary(architectures.lenet5())
+    fig = viz.architecture_diagram(table, per_row=4)
+    texts = [t.get_text() for t in fig.axes[0].texts if t.get_text()]  # arrows are empty
+    drawn = [r for r in table.rows if r.kind not in viz.QUIET_KINDS]
+    assert len(texts) == len(drawn) + 1  # and the input
+    assert texts[0] == "input\n1×32×32"
+    for row, text in zip(drawn, texts[1:]):
+        assert text.startswith(row.name + "\n")
+        assert text.endswith("×".join(map(str, row.output_shape)))
+    assert len(fig.axes[0].patches) == len(texts)
+    with pytest.raises(ValueError, match="per_row must be a positive int; got 0"):
+        viz.architecture_diagram(table, per_row=0)
+
+
+def test_inception_diagram_counts_from_the_spec():
+    from cnnbook import architectures
+    from cnnbook.shapes import conv_params
+
+    spec = next(layer for layer in architectures.googlenet().layers
+                if getattr(layer, "name", "") == "inception3a")
+    ax = viz.inception_diagram(spec, 192, 28)
+    texts = [t.get_text() for t in ax.texts]
+    assert f"concatenate: {spec.out_channels}×28×28" in texts
+    assert f"5×5 conv, {spec.c5}\n{conv_params(spec.c5_reduce, spec.c5, 5):,} params" in texts
+    assert f"1×1 conv, {spec.pool_proj}\n{conv_params(192, spec.pool_proj, 1):,} params" in texts
+    naive = [t.get_text() for t in viz.inception_diagram(spec, 192, 28, reductions=False).texts]
+    assert f"concatenate: {spec.c1 + spec.c3 + spec.c5 + 192}×28×28" in naive
+    assert f"3×3 conv, {spec.c3}\n{conv_params(192, spec.c3, 3):,} params" in naive
+    with pytest.raises(TypeError, match="spec must be a cnnbook.spec.Inception; got int"):
+        viz.inception_diagram(3, 192, 28)
+
+
+def test_colour_scale_is_centred_for_signed_values():
+    assert viz.colour_scale(np.array([[-2, 1]]), "Reds") == {"cmap": viz.DIVERGING,
+                                                               "vmin": -2.0, "vmax": 2.0}
+    assert viz.colour_scale(np.array([[0, 1]]), "Reds") == {"cmap": "Reds", "vmin": None,
+                                                              "vmax": None}
+    fig = viz.show_convolution_step(np.eye(4), np.array([[1, -1], [0, 2]]))
+    kernel_image = fig.axes[1].get_images()[0]
+    assert kernel_image.get_cmap().name == viz.DIVERGING
+    assert kernel_image.norm.vmin == -kernel_image.norm.vmax == -2

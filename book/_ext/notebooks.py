@@ -90,16 +90,19 @@ def _glue_values(nb) -> dict:
 
 
 def _format(text: str, spec: str) -> str:
+    """A glued value as the page shows it (numbers for people, see numbers.py)."""
+    from cnnbook.viz import humanize
+
     try:
         value = ast.literal_eval(re.sub(r"^np\.\w+\((.*)\)$", r"\1", text.strip(), flags=re.S))
     except (ValueError, SyntaxError):
-        return text.strip("'\"")
+        return humanize(text.strip("'\""))
     if not spec:
-        return str(value)
+        return humanize(str(value))
     try:
-        return format(value, spec)
+        return humanize(format(value, spec))
     except (TypeError, ValueError):
-        return str(value)
+        return humanize(str(value))
 
 
 def jupyter_markdown(text: str, glue: dict) -> str:

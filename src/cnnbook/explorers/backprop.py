@@ -1,15 +1,15 @@
 """Which outputs does one input pixel touch? The backward pass of a convolution, drawn.
 
 Output ``(i, j)`` of a cross-correlation with stride ``S`` and padding ``P`` reads
-input pixel ``(i*S - P + a, j*S - P + b)`` through kernel weight ``K[a, b]``. Turned
+input pixel ``(i*S - P + u, j*S - P + v)`` through kernel weight ``K[u, v]``. Turned
 around: input pixel ``(p, q)`` reaches output ``(i, j)`` through weight
-``(a, b) = (p + P - i*S, q + P - j*S)`` whenever that offset lies inside the kernel.
-Those pairs are exactly the terms of ``dL/dX[p, q] = sum delta[i, j] * K[a, b]``.
+``(u, v) = (p + P - i*S, q + P - j*S)`` whenever that offset lies inside the kernel.
+Those pairs are exactly the terms of ``dL/dX[p, q] = sum delta[i, j] * K[u, v]``.
 
-``pixel_contributions(...)``  the (i, j, a, b) pairs for one input pixel
+``pixel_contributions(...)``  the (i, j, u, v) pairs for one input pixel
 ``influence_map(...)``        the same as an output-sized map of kernel offsets
 ``weights_used(...)``         the kernel weights that carry the pixel forward
-``dx_terms(...)``             the terms delta[i, j] * K[a, b] and their sum
+``dx_terms(...)``             the terms delta[i, j] * K[u, v] and their sum
 ``example_arrays(...)``       a small integer delta and K for the figures
 ``describe_pixel(...)``       that sum written out, in one sentence
 ``plot_pixel_influence(...)`` input, output region and kernel weights, highlighted
@@ -33,7 +33,7 @@ def _check_pixel(p: int, q: int, input_shape) -> None:
 
 
 def pixel_contributions(p: int, q: int, input_shape, kernel, stride=1, padding=0):
-    """Every ``(i, j, a, b)`` with output ``(i, j)`` reading input ``(p, q)`` via ``K[a, b]``.
+    """Every ``(i, j, u, v)`` with output ``(i, j)`` reading input ``(p, q)`` via ``K[u, v]``.
 
     Sorted row-major by output position. An output outside the grid (border, or a
     pixel the stride skips) contributes nothing, so the list can be empty.
@@ -56,7 +56,7 @@ def pixel_contributions(p: int, q: int, input_shape, kernel, stride=1, padding=0
 
 
 def influence_map(p: int, q: int, input_shape, kernel, stride=1, padding=0):
-    """``(H_out, W_out, 2)`` int array: the kernel offset ``(a, b)`` by which output
+    """``(H_out, W_out, 2)`` int array: the kernel offset ``(u, v)`` by which output
     ``(i, j)`` reads input ``(p, q)``, or ``(-1, -1)`` where it does not read it."""
     H_out, W_out = output_shape(input_shape, kernel, stride, padding)
     offsets = np.full((H_out, W_out, 2), -1, dtype=int)
@@ -75,10 +75,10 @@ def weights_used(p: int, q: int, input_shape, kernel, stride=1, padding=0) -> np
 
 
 def dx_terms(delta, k, p: int, q: int, input_shape, stride=1, padding=0):
-    """The terms ``delta[i, j] * K[a, b]`` of ``dL/dX[p, q]`` and their sum.
+    """The terms ``delta[i, j] * K[u, v]`` of ``dL/dX[p, q]`` and their sum.
 
     delta: (H_out, W_out) upstream gradient, k: (k1, k2). Returns
-    ``(terms, total)``, ``terms`` a list of ``(i, j, a, b, delta_ij, k_ab)``.
+    ``(terms, total)``, ``terms`` a list of ``(i, j, u, v, delta_ij, k_uv)``.
     """
     delta, k = np.asarray(delta, dtype=float), np.asarray(k, dtype=float)
     expected = output_shape(input_shape, k.shape, stride, padding)
@@ -92,7 +92,7 @@ def dx_terms(delta, k, p: int, q: int, input_shape, stride=1, padding=0):
 def example_arrays(input_shape=(6, 6), kernel=3, stride=1, padding=0):
     """Small integer ``delta`` (output-shaped) and ``K`` whose sums are easy to follow.
 
-    ``K[a, b] = 3a + b + 1`` (1 to 9 for a 3x3 kernel) so each weight names its
+    ``K[u, v] = 3u + v + 1`` (1 to 9 for a 3x3 kernel) so each weight names its
     position; ``delta`` cycles through -1, 0, 1, 2 in reading order.
     """
     kh, kw = as_pair(kernel, "kernel")
@@ -114,7 +114,7 @@ def describe_pixel(p: int, q: int, input_shape=(6, 6), kernel=3, stride=1, paddi
     sums = " + ".join(f"({d:g})({w:g})" for *_, d, w in terms)
     return (f"Input pixel ({p}, {q}) is read by {len(terms)} output"
             f"{'s' if len(terms) > 1 else ''}, each through a different weight, so "
-            f"dL/dX[{p}, {q}] = sum of delta[i, j] K[a, b] over those pairs = {sums} = {total:g}.")
+            f"dL/dX[{p}, {q}] = sum of delta[i, j] K[u, v] over those pairs = {sums} = {total:g}.")
 
 
 def plot_pixel_influence(p: int, q: int, input_shape=(6, 6), kernel=3, stride=1, padding=0,
@@ -123,9 +123,9 @@ def plot_pixel_influence(p: int, q: int, input_shape=(6, 6), kernel=3, stride=1,
 
     Left: the (padded) input, the pixel outlined in red and every input cell that
     shares a window with it shaded. Middle: ``delta`` on the output grid, the cells
-    the pixel reaches outlined and labelled with the weight ``K[a, b]`` they read it
+    the pixel reaches outlined and labelled with the weight ``K[u, v]`` they read it
     through. Right: ``K``, the weights used outlined, the others greyed. The title
-    gives ``dL/dX[p, q]``, the sum of ``delta[i, j] * K[a, b]`` over those cells.
+    gives ``dL/dX[p, q]``, the sum of ``delta[i, j] * K[u, v]`` over those cells.
     ``delta`` and ``k`` default to :func:`example_arrays`. Returns the figure.
     """
     H, W = as_pair(tuple(input_shape), "input_shape")
@@ -158,7 +158,7 @@ def plot_pixel_influence(p: int, q: int, input_shape=(6, 6), kernel=3, stride=1,
         ax_x.set_title(f"input X ({H}×{W}{f', padding {ph}' if ph else ''}): pixel ({p}, {q})")
         # Output: delta, with the reached cells outlined and labelled by their weight.
         lim = float(np.abs(delta).max()) or 1.0
-        viz.show_grid(delta, ax_y, cmap="RdBu", vmin=-2.5 * lim, vmax=2.5 * lim)
+        viz.show_grid(delta, ax_y, cmap=viz.DIVERGING, vmin=-2.5 * lim, vmax=2.5 * lim)
         for i, j in zip(*np.nonzero(reached)):
             viz.highlight(ax_y, i, j, color=viz.COLORS["output"], linewidth=2)
             ax_y.text(j + 0.42, i + 0.4, f"K{offsets[i, j, 0]}{offsets[i, j, 1]}", ha="right",
@@ -173,7 +173,7 @@ def plot_pixel_influence(p: int, q: int, input_shape=(6, 6), kernel=3, stride=1,
                 ax_k.text(b, a, f"{k[a, b]:g}", ha="center", va="center", color="0.65",
                           fontsize=9)
         ax_k.set_title(f"K: {int(used.sum())} of {kh * kw} weights used")
-        fig.suptitle(f"∂L/∂X[{p}, {q}] = Σ δ[i, j]·K[a, b] over {len(terms)} pairs = {total:g}"
+        fig.suptitle(f"∂L/∂X[{p}, {q}] = Σ δ[i, j]·K[u, v] over {len(terms)} pairs = {total:g}"
                      f"   (stride {sh}, padding {ph})")
         fig.tight_layout()
     return fig
@@ -199,7 +199,7 @@ def pixel_view(p: int, q: int, input_shape=(6, 6), kernel=3, stride=1, padding=0
     shares a window with it shaded; the example upstream gradient delta on the output
     grid with the outputs the pixel reaches outlined; the kernel with the weights that
     carry the pixel forward outlined in green. The sentences write out
-    ``dL/dX[p, q] = sum delta[i, j] K[a, b]`` over those pairs. ``delta`` and ``K`` are
+    ``dL/dX[p, q] = sum delta[i, j] K[u, v]`` over those pairs. ``delta`` and ``K`` are
     :func:`example_arrays`.
     """
     from cnnbook.explorers.component import Mark, View
@@ -239,7 +239,7 @@ def pixel_view(p: int, q: int, input_shape=(6, 6), kernel=3, stride=1, padding=0
         n = len(terms)
         text = (f"Input pixel ({p}, {q}) is read by {n} output{'s' if n > 1 else ''}"
                 + (", each through a different weight." if n > 1 else "."),
-                f"∂L/∂X[{p}, {q}] = Σ δ[i, j]·K[a, b] = {sums} = {total:g}.".replace("= -",
+                f"∂L/∂X[{p}, {q}] = Σ δ[i, j]·K[u, v] = {sums} = {total:g}.".replace("= -",
                                                                                  "= −"))
     return View(panels=((inputs, marks_in), (outputs, marks_out), (kernel_panel, marks_k)),
                 text=text)

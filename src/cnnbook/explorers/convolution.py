@@ -143,13 +143,14 @@ def plot_patch_products(patch, k, bias: float | None = None):
             ax_x.text(c, r - 0.13, f"{value:g}", ha="center", va="center", fontsize=13,
                       color="black" if value > 110 else "white")
             weight = k[r, c]
-            color = "#1f4e9c" if weight > 0 else ("#b2182b" if weight < 0 else "0.45")
+            # the book's signed colours: red above zero, blue below (viz.DIVERGING)
+            color = "#b2182b" if weight > 0 else ("#1f4e9c" if weight < 0 else "0.45")
             ax_x.text(c, r + 0.25, f"× {weight:g}", ha="center", va="center", fontsize=10,
                       color=color, fontweight="bold",
                       bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
         ax_x.set_title("patch X, kernel K overlaid")
         lim = float(np.abs(products).max()) or 1.0
-        viz.show_grid(products, ax_p, cmap="RdBu", vmin=-lim, vmax=lim, fontsize=12)
+        viz.show_grid(products, ax_p, cmap=viz.DIVERGING, vmin=-lim, vmax=lim, fontsize=12)
         ax_p.set_title(f"X ⊙ K: the products sum to {total:g}")
         fig.suptitle(f"output = {total:g} + b" if bias is None else
                      f"output = {total:g} + {bias:g} = {total + bias:g}")
