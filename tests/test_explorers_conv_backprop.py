@@ -142,7 +142,7 @@ def test_every_convolution_state_shows_the_loops_output(factory):
     x = cv.explorer_image() if ex.name == "sliding-window" else cv.EXAMPLE_INPUT
     kernel = cv.edge_kernel if ex.name == "sliding-window" else cv.example_kernel
     settings = list(ex.settings())
-    assert len(settings) > 1000
+    assert len(settings) > 500
     for v in settings:
         k, s, p, step = v["kernel_size"], v["stride"], v["padding"], v["step"]
         expected = loops_cross_correlation(x, kernel(k), s, p)

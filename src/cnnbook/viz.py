@@ -3,6 +3,22 @@
 Every function draws inside :func:`style` and returns what it drew (an Axes or a
 Figure), so a chapter can add to it or a test can inspect it.
 
+Conventions for a chapter's figures (``tests/test_book_prose.py`` holds them):
+
+* A figure is a ``remove-input`` cell with ``mystnb: figure: {name: fig-chN-what,
+  caption: ...}`` and ``image: {alt: ...}`` metadata, or a glued figure shown with
+  ``:::{glue:figure}`` and an ``:alt:`` option. Captions are numbered by the build
+  ("Fig. 5.3"); the alt text says what the figure shows (what a reader would see),
+  not its file or its code.
+* Signed values (weights, gradients, differences) use :data:`DIVERGING` with limits
+  symmetric about zero (:func:`colour_scale`, :func:`signed_limits`): red above zero,
+  blue below, white at zero. One-signed values use a single-hue map (``Blues``...).
+* An architecture is drawn from its spec: :func:`architecture_diagram` of
+  ``shapes.summary(arch)``, :func:`inception_diagram` of an ``Inception`` spec.
+* Photographs go out as JPEG (:func:`as_jpeg`); line art and grids as PNG.
+* Numbers in text for people: :func:`sci` (``1.1×10⁻⁵``), or in words ("44.9
+  billion"); the book build rewrites any glued e-notation with :func:`humanize`.
+
 ``style()``                       context manager with the book's rcParams
 ``show_grid(a, ax)``              a small matrix as coloured cells with their numbers
 ``highlight(ax, row, col, h, w)`` a rectangle around cells of a grid

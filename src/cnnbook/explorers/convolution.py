@@ -308,9 +308,12 @@ def sliding_window_explorer():
 
     Its first state puts the 3x3 window across the image's edge (step 8: output
     ``[1, 2]``), where the response is largest; the chapter computed step 1 by hand.
+    Padding goes up to 1: every state is in the page, and a padding of 2 would add
+    almost half of them (a heavier page) without a new idea.
     """
     return convolution_explorer(explorer_image(), edge_kernel, name="sliding-window",
-                                title="Sliding an edge kernel over an image", step=7)
+                                title="Sliding an edge kernel over an image", step=7,
+                                max_padding=1)
 
 
 def example_explorer():
@@ -320,4 +323,4 @@ def example_explorer():
     and the 7x7 input gives a 4x4 output; the page itself computed the first window
     without padding.
     """
-    return convolution_explorer(name="convolution", stride=2, padding=1, step=5)
+    return convolution_explorer(name="convolution", stride=2, padding=1, step=5, max_padding=1)
