@@ -268,6 +268,7 @@ def test_backprop_explorer_first_state_is_new_to_the_page():
     assert len(got["panels"][2]["marks"]) == 2  # two of the nine weights
 
 
+@pytest.mark.slow
 def test_every_pixel_gradient_state_matches_torch_autograd():
     """For every setting the sentence's gradient equals torch's dL/dX[p, q] for the example
     delta and K, the outlined outputs are those whose window holds the pixel, and the
