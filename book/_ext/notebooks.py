@@ -14,7 +14,9 @@ In a chapter, the directive
     ```
 
 writes the links to both (the chapter's assignment comes from ``notebook_assignments``
-in ``_config.yml``); the theme's download menu gets the same two entries.
+in ``_config.yml``; a chapter without one links only its own notebook); the theme's
+download menu gets the same entries. A new chapter needs the directive in its
+Exercises section and, if it has an assignment, a line in ``notebook_assignments``.
 """
 
 from __future__ import annotations
@@ -194,9 +196,9 @@ def write_notebooks(app, exception) -> None:
     dest.mkdir(exist_ok=True)
     cache = Path(app.config.nb_execution_cache_path or "")
     cache = cache if cache.is_absolute() else root / cache
-    for docname in sorted(app.config.notebook_assignments) + list(app.config.notebook_chapters):
+    for docname in sorted(app.env.found_docs):  # every MyST notebook of the book
         source = root / f"{docname}.md"
-        if source.exists():
+        if source.exists() and "kernelspec:" in source.read_text()[:2000]:
             nb = chapter_notebook(source, cache)
             nbformat.write(nb, dest / f"{docname.split('/')[-1]}.ipynb")
     # The student notebooks change only when the exercises do: keep them otherwise.
@@ -219,8 +221,8 @@ def write_notebooks(app, exception) -> None:
 
 def add_to_download_menu(app, pagename, templatename, context, doctree) -> None:
     """The theme's download menu: the chapter's notebooks next to its source file."""
-    if pagename not in app.config.notebook_assignments and \
-            pagename not in app.config.notebook_chapters:
+    source = Path(app.confdir) / f"{pagename}.md"
+    if not source.exists() or "kernelspec:" not in source.read_text()[:2000]:
         return
     buttons = context.get("header_buttons") or []
     for button in buttons:
@@ -234,7 +236,6 @@ def add_to_download_menu(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     app.add_config_value("notebook_assignments", {}, "html")   # docname -> assignment
-    app.add_config_value("notebook_chapters", [], "html")      # chapters without one
     app.add_config_value("notebook_course", "exercises", "html")
     app.add_directive("notebook-downloads", NotebookDownloads)
     app.connect("html-page-context", add_to_download_menu, priority=900)
