@@ -558,7 +558,7 @@ def _diagram_arrow(ax, x0, y0, x1, y1):
                 arrowprops=dict(arrowstyle="->", color="#444444", lw=0.9))
 
 
-def architecture_diagram(summary, *, per_row: int = 8, title: str | None = None,
+def architecture_diagram(summary, *, per_row: int = 6, title: str | None = None,
                          skip=QUIET_KINDS):
     """A network as a chain of boxes, one per layer of ``summary`` (a
     :class:`cnnbook.shapes.Summary`, so the diagram is drawn from the same spec as
@@ -577,7 +577,9 @@ def architecture_diagram(summary, *, per_row: int = 8, title: str | None = None,
     items = [("input", "", _shape_text(summary.input_shape), "input")] + [
         (r.name, config(r), _shape_text(r.output_shape), r.kind) for r in rows]
     n_rows = math.ceil(len(items) / per_row)
-    w, h, dx, dy = 1.55, 0.95, 1.95, 1.45
+    # About 8 inches wide at 6 per row, so a page shows it near its size and the text
+    # (9 pt) stays readable.
+    w, h, dx, dy = 1.2, 0.85, 1.38, 1.22
     with style():
         fig, ax = _plt().subplots(figsize=(dx * min(per_row, len(items)) + 0.2,
                                            dy * n_rows + (0.5 if title else 0.15)))
@@ -585,7 +587,7 @@ def architecture_diagram(summary, *, per_row: int = 8, title: str | None = None,
             r, c = divmod(k, per_row)
             x, y = c * dx, -r * dy
             text = "\n".join(t for t in (name, config, shape) if t)
-            _diagram_box(ax, x, y, w, h, text, KIND_COLORS.get(kind, "#ffffff"), fontsize=7.5)
+            _diagram_box(ax, x, y, w, h, text, KIND_COLORS.get(kind, "#ffffff"), fontsize=9)
             if k + 1 < len(items):
                 r2, c2 = divmod(k + 1, per_row)
                 if r2 == r:
