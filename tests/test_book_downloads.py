@@ -1,7 +1,7 @@
 """Every chapter page links notebooks that the build wrote and that open with nbformat.
 
 Each chapter links its own notebook (``notebooks/<chapter>.ipynb``, with the outputs of
-the build and the glued numbers written into the text) and, except chapter 9, its
+the build and the glued numbers written into the text) and, where the chapter has one, its
 assignment's student notebook (``notebooks/<assignment>.ipynb``, nbgrader's release:
 no solutions, no hidden tests).
 """
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = {"01": "ps01_convolution", "02": "ps02_conv_backprop", "03": "ps03_pooling",
               "04": "ps04_receptive_fields", "05": "ps05_lenet", "06": "ps06_alexnet_vgg",
-              "07": "ps06_alexnet_vgg", "08": "ps07_googlenet", "09": None}
+              "07": "ps06_alexnet_vgg", "08": "ps07_googlenet", "11": None}
 
 
 class _Links(HTMLParser):

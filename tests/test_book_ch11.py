@@ -1,4 +1,4 @@
-"""Chapter 9 (beyond GoogLeNet): glued numbers against independent derivations.
+"""Chapter 11 (beyond GoogLeNet): glued numbers against independent derivations.
 
 Parameter counts are checked by hand arithmetic and against the parameter counts
 and GFLOPS that torchvision documents for its models (quoted constants below);
@@ -13,7 +13,7 @@ import math
 import pytest
 from book_glue import glued
 
-DOC = "09_beyond"
+DOC = "11_beyond"
 
 # torchvision's documented model statistics (parameters, GFLOPS = GMACs), quoted.
 TORCHVISION = {
@@ -30,7 +30,7 @@ def _values(doc: str) -> dict:
 @pytest.fixture(scope="module")
 def ch9(built_book):
     values = _values(DOC)
-    assert values, "chapter 9 glued nothing that could be read"
+    assert values, "chapter 11 glued nothing that could be read"
     return values
 
 
@@ -172,7 +172,7 @@ def test_ilsvrc_chart_has_every_year_in_order(ch9):
 def test_reading_list_points_to_the_right_chapters(built_book):
     import re
 
-    html = built_book.page("book/09_beyond").read_text()
+    html = built_book.page("book/11_beyond").read_text()
     text = re.sub(r"<[^>]+>", "", html)
     # Goodfellow et al.: 7 regularization, 8 optimization, 9 convolutional networks
     assert "chapters 7 and 8 of" in text and "chapters 8 and 9 of" not in text
