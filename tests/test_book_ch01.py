@@ -184,6 +184,8 @@ def test_receptive_fields_of_plain_and_doubling_stacks(ch1):
     plain = [1 + 2 * n for n in range(1, 5)]
     doubling = [2 ** (n + 1) - 1 for n in range(1, 5)]
     assert plain == [3, 5, 7, 9] and doubling == [3, 7, 15, 31]
+    # the prose: each doubling layer doubles the field and adds one
+    assert all(b == 2 * a + 1 for a, b in zip(doubling, doubling[1:]))
     assert ch1["ch1_rf_plain"] == "3, 5, 7, 9"
     assert ch1["ch1_rf_doubling"] == "3, 7, 15, 31"
     assert ch1["ch1_rf_plain_last"] == 9 == _field_by_autograd((1, 1, 1, 1))
