@@ -365,7 +365,8 @@ def batchnorm2d_forward(student) -> None:
             train_case(run, label, (j(2, 4), j(2, 4), j(4, 7), j(4, 7)), np.float32)
         for prop in ("eval", "eval-running"):
             with run.probe(prop):
-                shapes = [(j(2, 4), j(2, 4), j(4, 7), j(4, 7)), (j(3, 5), j(1, 3), j(3, 5), j(3, 5))]
+                shapes = [(j(2, 4), j(2, 4), j(4, 7), j(4, 7)),
+                          (j(3, 5), j(1, 3), j(3, 5), j(3, 5))]
                 for i, shape in enumerate(shapes):
                     dtype = (np.float64, np.float32)[i]
                     label = c.case_label(i, len(shapes), "eval mode", np.dtype(dtype).name)

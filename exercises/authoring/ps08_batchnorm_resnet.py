@@ -30,7 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
-from cnnbook.exercise_checks import check_close, check_equal, check_gradient, check_shape, check_true
+from cnnbook.exercise_checks import (check_close, check_equal, check_gradient, check_shape,
+                                      check_true)
 
 torch.set_num_threads(1)  # small tensors: one thread is as fast, and steadier on a shared machine
 
@@ -222,8 +223,8 @@ out32, _ = batchnorm2d_forward(x32, np.ones(2, np.float32), np.zeros(2, np.float
                                running_mean=np.zeros(2, np.float32),
                                running_var=np.ones(2, np.float32))
 check_true(out32.dtype == np.float32, f"out for float32 input is {out32.dtype}, not float32")
-check_close(out32.mean(axis=(0, 2, 3)), np.zeros(2, np.float32), "each channel's mean after normalization",
-            atol=1e-5)
+check_close(out32.mean(axis=(0, 2, 3)), np.zeros(2, np.float32),
+            "each channel's mean after normalization", atol=1e-5)
 print("batchnorm2d_forward: the worked examples pass")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import ps08 as _hidden

@@ -61,7 +61,8 @@ def conv_output_size(size, kernel, stride=1, padding=0, dilation=1):
            [("dilation * (kernel - 1)", "(kernel - 1)")]),
     Mutant("transposed size: the dilated kernel spans dilation * kernel pixels",
            "conv_transpose_output_size",
-           [("dilation * (kernel - 1) + output_padding + 1", "dilation * kernel + output_padding")]),
+           [("dilation * (kernel - 1) + output_padding + 1",
+             "dilation * kernel + output_padding")]),
     wrapper("transposed size: ignores stride", "conv_transpose_output_size",
             "conv_transpose_output_size", TSIZE,
             "return " + TCALL.format(1, "padding", "output_padding", "dilation")),
@@ -195,7 +196,8 @@ def batchnorm2d_forward(x, gamma, beta, *, train, running_mean, running_var, mom
             f"return tuple(g.astype(np.float64) for g in {BWDCALL})"),
     wrapper("batch norm backward: drops the batch axis of one image", "batchnorm2d_backward",
             "batchnorm2d_backward", BWD,
-            f"dx, dgamma, dbeta = {BWDCALL}\nreturn (dx[0] if len(dx) == 1 else dx), dgamma, dbeta"),
+            f"dx, dgamma, dbeta = {BWDCALL}\n"
+            "return (dx[0] if len(dx) == 1 else dx), dgamma, dbeta"),
     # BasicBlock
     Mutant("block: projection only when the channels change", "basic_block",
            [("if stride != 1 or in_channels != out_channels:", "if in_channels != out_channels:")]),
