@@ -65,6 +65,7 @@ ASSIGNMENTS = [
     "ps05_lenet",
     "ps06_alexnet_vgg",
     "ps07_googlenet",
+    "ps08_batchnorm_resnet",
 ]
 
 _HEADER = re.compile(r"^# %%(?P<rest>.*)$")

@@ -29,7 +29,7 @@ from mutants import corpus, harness  # noqa: E402
 import autograder.assignments as manifests  # noqa: E402  (harness put the repo on sys.path)
 from autograder.checks import contracts as ct  # noqa: E402
 
-SHORT = ["ps01", "ps02", "ps03", "ps04", "ps05", "ps06", "ps07"]
+SHORT = ["ps01", "ps02", "ps03", "ps04", "ps05", "ps06", "ps07", "ps08"]
 
 
 def corpus_module(short: str):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ["ps01", "ps02", "ps03", "ps04", "ps05", "ps06", "ps07"]
+MODULES = ["ps01", "ps02", "ps03", "ps04", "ps05", "ps06", "ps07", "ps08"]
 
 #: torch operators behind convolutions, poolings and matrix products: a NumPy-only task
 #: may reach none of them.

@@ -269,6 +269,10 @@ class Run:
         self.skipped: set = set()
         self.stopped = False
         self.seconds = 0.0
+        #: The copies of the arguments handed to the last call, ``(args, kwargs)``, as the
+        #: call left them: a function specified to update an argument in place (running
+        #: statistics) is judged by what it did to them.
+        self.handed = ((), {})
         self._current = None
 
     # -- recording ----------------------------------------------------------
@@ -360,6 +364,7 @@ class Run:
             raise _Stopped()
         given = [fresh(a) for a in args]
         given_kw = {k: fresh(v) for k, v in kwargs.items()}
+        self.handed = (given, given_kw)
         error = result = None
         with quiet():
             with guards.watch(self.forbidden) as hits:

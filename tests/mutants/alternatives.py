@@ -572,4 +572,148 @@ class GAPHead(nn.Module):
         return self.head(x)
 '''),
     ],
+    "ps08_batchnorm_resnet": [
+        Alternative("dilated output size by counting window starts", "conv_output_size", '''
+def conv_output_size(size, kernel, stride=1, padding=0, dilation=1):
+    last_start = size + 2 * padding - (dilation * (kernel - 1) + 1)
+    return len(range(0, last_start + 1, stride))
+'''),
+        Alternative("transposed output size as a NumPy integer, from the convolution it undoes",
+                    "conv_transpose_output_size", '''
+def conv_transpose_output_size(size, kernel, stride=1, padding=0, output_padding=0, dilation=1):
+    span = dilation * (kernel - 1) + 1          # what one input pixel covers
+    full = np.int64(stride) * (size - 1) + span  # every copy of the kernel, uncropped
+    return full - 2 * padding + output_padding
+'''),
+        Alternative("batch norm with a loop over channels, np.copyto for the running estimates, "
+                    "xhat and 1/std cached; a staged backward through var and mu",
+                    "batchnorm2d_forward", '''
+def batchnorm2d_forward(x, gamma, beta, *, train, running_mean, running_var, momentum=0.1,
+                        eps=1e-5):
+    out = np.empty_like(x)
+    xhat = np.empty_like(x)
+    inv_std = np.empty(x.shape[1], dtype=x.dtype)
+    M = x.shape[0] * x.shape[2] * x.shape[3]
+    new_mean, new_var = running_mean.copy(), running_var.copy()
+    for ch in range(x.shape[1]):
+        v = x[:, ch]
+        if train:
+            mu = v.sum() / M
+            var = ((v - mu) ** 2).sum() / M
+            new_mean[ch] = (1 - momentum) * running_mean[ch] + momentum * mu
+            new_var[ch] = (1 - momentum) * running_var[ch] + momentum * var * M / (M - 1)
+        else:
+            mu, var = running_mean[ch], running_var[ch]
+        inv_std[ch] = 1 / np.sqrt(var + eps)
+        xhat[:, ch] = (v - mu) * inv_std[ch]
+        out[:, ch] = gamma[ch] * xhat[:, ch] + beta[ch]
+    if train:
+        np.copyto(running_mean, new_mean)
+        np.copyto(running_var, new_var)
+    return out, {"xhat": xhat, "inv_std": inv_std, "gamma": gamma, "train": train}
+''', also=(("batchnorm2d_backward", '''
+def batchnorm2d_backward(dout, cache):
+    xhat, inv_std, gamma, train = cache["xhat"], cache["inv_std"], cache["gamma"], cache["train"]
+    axes = (0, 2, 3)
+    c = lambda v: v.reshape(1, -1, 1, 1)
+    M = dout.size // dout.shape[1]
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * xhat).sum(axis=axes)
+    dxhat = dout * c(gamma)
+    if not train:
+        return dxhat * c(inv_std), dgamma, dbeta
+    # staged: xhat = xc * inv_std, xc = x - mu, inv_std = (var + eps) ** -0.5
+    xc = xhat / c(inv_std)
+    dinv_std = (dxhat * xc).sum(axis=axes)
+    dvar = dinv_std * -0.5 * inv_std ** 3
+    dxc = dxhat * c(inv_std) + c(dvar) * 2 * xc / M
+    dmu = -dxc.sum(axis=axes)
+    return dxc + c(dmu) / M, dgamma, dbeta
+'''),)),
+        Alternative("batch norm by einsum sums, running estimates updated with [:] =, the "
+                    "backward from the sums of dout and dout * xhat", "batchnorm2d_forward", '''
+def batchnorm2d_forward(x, gamma, beta, *, train, running_mean, running_var, momentum=0.1,
+                        eps=1e-5):
+    N, C, H, W = x.shape
+    M = N * H * W
+    if train:
+        mu = np.einsum("nchw->c", x) / M
+        centred = x - mu[:, None, None]
+        var = np.einsum("nchw,nchw->c", centred, centred) / M
+        running_mean[:] = running_mean + momentum * (mu - running_mean)
+        running_var[:] = running_var + momentum * (var * M / (M - 1) - running_var)
+    else:
+        mu, var = running_mean, running_var
+    scale = gamma / np.sqrt(var + eps)
+    out = x * scale[:, None, None] + (beta - mu * scale)[:, None, None]
+    return out, (x, mu.copy(), var.copy(), gamma, eps, train)
+''', also=(("batchnorm2d_backward", '''
+def batchnorm2d_backward(dout, cache):
+    x, mu, var, gamma, eps, train = cache
+    M = dout.size // dout.shape[1]
+    inv_std = 1 / np.sqrt(var + eps)
+    xhat = (x - mu[:, None, None]) * inv_std[:, None, None]
+    dbeta = np.einsum("nchw->c", dout)
+    dgamma = np.einsum("nchw,nchw->c", dout, xhat)
+    if train:
+        dx = (gamma * inv_std / M)[:, None, None] * (
+            M * dout - dbeta[:, None, None] - xhat * dgamma[:, None, None])
+    else:
+        dx = dout * (gamma * inv_std)[:, None, None]
+    return dx, dgamma, dbeta
+'''),)),
+        Alternative("basic block written with nn.Sequential, the shortcut None when it is x",
+                    "basic_block", '''
+class BasicBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.residual = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1,
+                      bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels))
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels))
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.residual(x)
+        out += identity
+        return torch.relu(out)
+'''),
+        Alternative("basic block with F.conv2d and F.batch_norm on tensors of its own, the "
+                    "shortcut declared first", "basic_block", '''
+class BasicBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.stride = stride
+        self.project = stride != 1 or in_channels != out_channels
+        names = (["s"] if self.project else []) + ["a", "b"]
+        if self.project:
+            self.s_conv = nn.Parameter(torch.randn(out_channels, in_channels, 1, 1) * 0.1)
+        self.a_conv = nn.Parameter(torch.randn(out_channels, in_channels, 3, 3) * 0.1)
+        self.b_conv = nn.Parameter(torch.randn(out_channels, out_channels, 3, 3) * 0.1)
+        for n in names:
+            setattr(self, f"{n}_bn_weight", nn.Parameter(torch.ones(out_channels)))
+            setattr(self, f"{n}_bn_bias", nn.Parameter(torch.zeros(out_channels)))
+            self.register_buffer(f"{n}_bn_running_mean", torch.zeros(out_channels))
+            self.register_buffer(f"{n}_bn_running_var", torch.ones(out_channels))
+
+    def bn(self, h, n):
+        return F.batch_norm(h, getattr(self, f"{n}_bn_running_mean"),
+                            getattr(self, f"{n}_bn_running_var"), getattr(self, f"{n}_bn_weight"),
+                            getattr(self, f"{n}_bn_bias"), training=self.training)
+
+    def forward(self, x):
+        short = self.bn(F.conv2d(x, self.s_conv, stride=self.stride), "s") if self.project else x
+        h = F.relu(self.bn(F.conv2d(x, self.a_conv, stride=self.stride, padding=1), "a"))
+        h = self.bn(F.conv2d(h, self.b_conv, padding=1), "b")
+        return F.relu(h + short)
+'''),
+    ],
 }
