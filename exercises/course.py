@@ -414,11 +414,21 @@ def autograde(root: Path, names, only: str | None = None) -> Timings:
                 t = Timing(time.perf_counter() - start, _cpu_seconds() - cpu)
                 timings[(name, student)] = t
                 print(f"graded {name} for {student} in {t.wall:.1f} s ({t.cpu:.1f} s of CPU)")
+            if todo:
+                print(f"what the class got wrong: {class_report(root, name)}")
     if timings.failures:
         print(f"\n{len(timings.failures)} submission(s) not graded (the others were):")
         for name, student, why in timings.failures:
             print(f"  {name} {_shown(student)}: {_shown(why)}")
     return timings
+
+
+def class_report(root: Path, name: str) -> Path:
+    """``reports/<name>/class-report.html`` from every autograded notebook of ``name``."""
+    from autograder.grader import class_report as cr
+
+    records = cr.records_from_autograded(root, name)
+    return cr.write_report(Path(root) / "reports" / name / "class-report.html", name, records)
 
 
 def _shown(text) -> str:

@@ -172,5 +172,6 @@ def main(argv=None) -> int:
         print(f"error: {terminal_text(exc, multiline=True)}", file=sys.stderr)
         return 2
     print(result.summary())
-    print(f"\ngrades: {result.csv}\nfeedback: {result.reports / 'feedback'}")
+    print(f"\ngrades: {result.csv}\nfeedback: {result.reports / 'feedback'}\n"
+          f"what the class got wrong: {result.reports / 'class-report.html'}")
     return result.exit_status

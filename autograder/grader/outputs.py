@@ -1,5 +1,5 @@
 """What a batch leaves for the instructor, kept as results come: the feedback pages, the
-grades CSV and ``results.json``.
+grades CSV, ``results.json`` and, at the end, the class report (:mod:`.class_report`).
 
 Each finished student is written at once: a page per student, and the CSV and JSON
 rewritten whole (atomically) at most once a second and always at the end, so a batch
@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from . import report
+from . import class_report, report
 from .feedback import feedback_html
 
 #: Least seconds between two rewrites of the CSV and JSON during a batch.
@@ -96,6 +96,17 @@ class Outputs:
             self.errors.pop("json", None)
         except Exception as exc:  # noqa: BLE001 - reported; the batch goes on
             self.errors["json"] = f"{self.json_path} not written ({_why(exc)})"
+        if force:
+            self._class_report(rows)
+
+    def _class_report(self, rows) -> None:
+        path = self.reports / "class-report.html"
+        try:
+            page = class_report.report_html(self.spec.name, class_report.records_from_rows(rows))
+            report.write_atomic(path, page.encode("utf-8"))
+            self.errors.pop("class report", None)
+        except Exception as exc:  # noqa: BLE001 - reported; the grades are written
+            self.errors["class report"] = f"{path} not written ({_why(exc)})"
 
 
 def _why(exc) -> str:
