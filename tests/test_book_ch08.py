@@ -234,3 +234,27 @@ def test_exercise_answers(ch8):
     assert ch8["ch8_ex_4a_out"] == 192 + 208 + 48 + 64 == 512
     assert ch8["ch8_ex_gap_head"] == 1024 * 1000 + 1000 == 1_025_000
     assert ch8["ch8_ex_flat_head"] == 7 * 7 * 1024 * 1000 + 1000 == 50_177_000
+
+
+def test_network_in_network(ch8):
+    # a 1x1 convolution is a fully connected layer applied at every pixel
+    assert ch8["ch8_nin_conv_vs_linear"] < 1e-12
+    # the first mlpconv layer: 5x5 conv to 192 (pad 2), 1x1 to 160, 1x1 to 96, on 32x32
+    parts = [conv(3, 192, 5, 32), conv(192, 160, 1, 32), conv(160, 96, 1, 32)]
+    assert ch8["ch8_nin_params"] == sum(p for p, _ in parts) == 60_928
+    assert ch8["ch8_nin_macs"] == sum(m for _, m in parts) == 32 * 32 * (75 * 192 + 192 * 160
+                                                                          + 160 * 96)
+    assert ch8["ch8_nin_pointwise_params"] == parts[1][0] + parts[2][0]
+    assert ch8["ch8_nin_pointwise_macs_pct"] == pytest.approx(
+        100 * (parts[1][1] + parts[2][1]) / ch8["ch8_nin_macs"])
+    assert ch8["ch8_nin_head_params"] == 0
+    assert ch8["ch8_gap_classifier"] == FC_PARAMS
+
+
+def test_assignment_paragraph_says_what_ps07_grades(built_book):
+    import re
+
+    text = " ".join(re.sub(r"<[^>]+>", "", built_book.page("book/08_googlenet").read_text())
+                    .split())
+    assert "may be fused into one" in text
+    assert "training mode" in text and "dropout" in text

@@ -572,6 +572,8 @@ def architecture_diagram(summary, *, per_row: int = 6, title: str | None = None,
     if not rows:
         raise ValueError("summary has no layer to draw once activations are left out")
     def config(r):  # a Linear's width and a module's branches are told by its shape
+        if r.kind in ("BasicBlock", "Bottleneck"):  # the shortcut, short enough for a box
+            return r.config.split(" (")[0].replace("zero-padded identity", "zero pad")
         return "" if r.kind in ("Linear", "Inception") else r.config.replace("x", "×")
 
     items = [("input", "", _shape_text(summary.input_shape), "input")] + [
@@ -654,4 +656,177 @@ def inception_diagram(spec, in_channels: int, hw: int, *, reductions: bool = Tru
         ax.axis("off")
         if title:
             ax.set_title(title)
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# Residual blocks, drawn from their specs (through the walk the summary reads)
+# ---------------------------------------------------------------------------
+
+#: Box colours of a residual block's diagram: convolutions by kernel size (as in
+#: :func:`inception_diagram`), the shortcut's projection, the sum and the block's ends.
+BLOCK_COLORS = {1: "#ffe08a", 3: "#9ecae1", "projection": "#fdae6b", "sum": "#ffffff",
+                "io": "#e8e8e8"}
+KIND_COLORS.update({"BatchNorm": "#dadaeb", "BasicBlock": "#c7e9c0", "Bottleneck": "#a1d99b",
+                    "Stage": "#a1d99b"})
+
+_SHORTCUT_LABEL = {"identity": "identity\n0 params", "pad": "subsample,\nzero channels\n0 params"}
+
+
+@dataclass(frozen=True)
+class BlockPart:
+    """One box of a residual block's diagram: a convolution with the layers that follow it.
+
+    ``names``, ``kinds``: the walked layers it stands for (``("conv1", "bn1", "relu1")``,
+    ``("Conv", "BatchNorm", "ReLU")``); ``kernel``, ``filters``, ``stride``, ``groups``: the
+    convolution's; ``params``: the parameters of all its layers (convolution and batch
+    norm); ``out_shape``: ``(C, H, W)`` after them.
+    """
+
+    names: tuple
+    kinds: tuple
+    kernel: tuple
+    filters: int
+    stride: tuple
+    groups: int
+    params: int
+    out_shape: tuple
+
+    @property
+    def text(self) -> str:
+        """The box's lines: the convolution, what follows it, the output shape, the parameters."""
+        kh, kw = self.kernel
+        head = f"{kh}×{kw} conv, {self.filters}"
+        if self.stride != (1, 1):
+            sh, sw = self.stride
+            head += f", stride {sh if sh == sw else self.stride}"
+        if self.groups > 1:
+            head += f", {self.groups} groups"
+        after = ", ".join({"BatchNorm": "BN"}.get(kind, kind) for kind in self.kinds[1:])
+        return "\n".join(line for line in (head, after, _shape_text(self.out_shape),
+                                            f"{self.params:,} params") if line)
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    """What :func:`residual_block_diagram` draws: ``main`` and ``shortcut`` are tuples of
+    :class:`BlockPart` (the projection's, or empty); ``kind``: the block's shortcut
+    (``"identity"``, ``"projection"``, ``"pad"`` or ``"none"``); ``in_shape``,
+    ``out_shape``: ``(C, H, W)``; ``params``: the whole block's."""
+
+    kind: str
+    main: tuple
+    shortcut: tuple
+    in_shape: tuple
+    out_shape: tuple
+    params: int
+
+
+def _block_parts(steps) -> tuple:
+    """Group walked steps into boxes: each convolution with the layers after it."""
+    groups = []
+    for step in steps:
+        if step.kind == "Conv" or not groups:
+            groups.append([step])
+        else:
+            groups[-1].append(step)
+    parts = []
+    for group in groups:
+        conv = group[0]
+        if conv.kind != "Conv":
+            raise ValueError(f"a residual block's path must start with a convolution; "
+                             f"got {conv.kind} {conv.name!r}")
+        parts.append(BlockPart(
+            names=tuple(s.local_name for s in group), kinds=tuple(s.kind for s in group),
+            kernel=conv.window.kernel, filters=conv.layer.out_channels,
+            stride=conv.window.stride, groups=conv.layer.groups,
+            params=sum(s.rule.params(s) for s in group), out_shape=group[-1].out_shape))
+    return tuple(parts)
+
+
+def residual_block_layout(block, in_shape) -> BlockLayout:
+    """The boxes of :func:`residual_block_diagram` for ``block`` on a ``(C, H, W)`` input,
+    from the walk of the spec (the same counts as :func:`cnnbook.shapes.summary`)."""
+    from cnnbook.spec import BasicBlock, Bottleneck
+    from cnnbook.walk import check_input_shape, walk
+
+    if not isinstance(block, (BasicBlock, Bottleneck)):
+        raise TypeError(f"block must be a cnnbook.spec.BasicBlock or Bottleneck; "
+                        f"got {type(block).__name__}")
+    shape = check_input_shape(in_shape)
+    if len(shape) != 3:
+        raise ValueError(f"in_shape must be (C, H, W); got {shape}")
+    (step,) = walk((block,), shape)
+    main = _block_parts(step.branches[""])
+    shortcut = _block_parts(step.branches.get("downsample", ()))
+    return BlockLayout(block.shortcut, main, shortcut, tuple(step.in_shape),
+                       tuple(step.out_shape), sum(p.params for p in main + shortcut))
+
+
+def residual_block_diagram(block, in_shape, *, ax=None, title: str | None = None):
+    """A residual block (:class:`cnnbook.spec.BasicBlock` or
+    :class:`~cnnbook.spec.Bottleneck`) on a ``(C, H, W)`` input, drawn from its spec.
+
+    Top to bottom: the input; the main path ``F``, one box per convolution with the batch
+    norm and ReLU that follow it (kernel, filters, stride, output shape, parameters);
+    beside it the shortcut (a line for the identity or the zero-padding subsample, the
+    projection's 1x1 convolution and batch norm as a box, nothing for a plain block);
+    the sum, the last ReLU and the output. The numbers are those of
+    :func:`residual_block_layout`. ``title`` defaults to the block's type and parameters.
+    Returns the Axes."""
+    from matplotlib.patches import Circle
+
+    layout = residual_block_layout(block, in_shape)
+    w, h, gap, xs = 2.1, 0.86, 0.3, 2.75  # box width, height, space between, shortcut's x
+    with style():
+        if ax is None:
+            _, ax = _plt().subplots(figsize=(5.4, 1.15 * (len(layout.main) + 2.6)))
+        y = 0.0
+        _diagram_box(ax, 0, y, w, 0.5, f"input {_shape_text(layout.in_shape)}",
+                     BLOCK_COLORS["io"], fontsize=9)
+        top, bottom = y, y - 0.25  # bottom: where the next arrow starts
+        for part in layout.main:
+            y = bottom - gap - h / 2
+            _diagram_arrow(ax, 0, bottom, 0, y + h / 2)
+            _diagram_box(ax, 0, y, w, h, part.text, BLOCK_COLORS.get(part.kernel[0], "#ffffff"),
+                         fontsize=8.5)
+            bottom = y - h / 2
+        if layout.kind != "none":
+            y = bottom - gap - 0.2
+            _diagram_arrow(ax, 0, bottom, 0, y + 0.2)
+            ax.add_patch(Circle((0, y), 0.2, facecolor=BLOCK_COLORS["sum"],
+                                edgecolor="#444444", linewidth=0.9))
+            ax.text(0, y, "+", ha="center", va="center", fontsize=12)
+            # the shortcut: from the input to the right, down, and into the sum
+            ax.plot([w / 2, xs, xs], [top, top, y], color="#444444", lw=0.9)
+            _diagram_arrow(ax, xs, y, 0.2, y)
+            middle = (top + y) / 2
+            if layout.shortcut:
+                lines = [" + ".join(p.text.split("\n")[0] for p in layout.shortcut[:1]),
+                         ", ".join({"BatchNorm": "BN"}.get(k, k)
+                                   for k in layout.shortcut[0].kinds[1:]),
+                         _shape_text(layout.shortcut[-1].out_shape),
+                         f"{sum(p.params for p in layout.shortcut):,} params"]
+                _diagram_box(ax, xs, middle, w, h, "\n".join(l for l in lines if l),
+                             BLOCK_COLORS["projection"], fontsize=8.5)
+            else:
+                ax.text(xs + 0.12, middle, _SHORTCUT_LABEL[layout.kind], ha="left",
+                        va="center", fontsize=8.5)
+            bottom = y - 0.2
+        else:
+            ax.text(w / 2 + 0.25, (top + bottom) / 2, "no shortcut\n(plain block)", ha="left",
+                    va="center", fontsize=8.5, color="#555555")
+        y = bottom - gap - 0.2
+        _diagram_arrow(ax, 0, bottom, 0, y + 0.2)
+        _diagram_box(ax, 0, y, 0.9, 0.4, "ReLU", BLOCK_COLORS["io"], fontsize=8.5)
+        bottom, y = y - 0.2, y - 0.2 - gap - 0.25
+        _diagram_arrow(ax, 0, bottom, 0, y + 0.25)
+        _diagram_box(ax, 0, y, w, 0.5, f"output {_shape_text(layout.out_shape)}",
+                     BLOCK_COLORS["io"], fontsize=9)
+        ax.set_xlim(-w / 2 - 0.1, xs + w / 2 + 0.1)
+        ax.set_ylim(y - 0.35, top + 0.35)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(title if title is not None else
+                     f"{type(block).__name__}: {layout.params:,} params")
     return ax
