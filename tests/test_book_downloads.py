@@ -22,7 +22,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = {"01": "ps01_convolution", "02": "ps02_conv_backprop", "03": "ps03_pooling",
               "04": "ps04_receptive_fields", "05": "ps05_lenet", "06": "ps06_alexnet_vgg",
-              "07": "ps06_alexnet_vgg", "08": "ps07_googlenet", "10": None, "11": None}
+              "07": "ps06_alexnet_vgg", "08": "ps07_googlenet", "09": "ps08_batchnorm_resnet",
+              "10": None, "11": None}
 
 
 class _Links(HTMLParser):
