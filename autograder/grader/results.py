@@ -86,6 +86,10 @@ class SubmissionResult:
     notebooks: list = field(default_factory=list)
     error: str | None = None        #: the grader itself failed; nothing is recorded
     seconds: float = 0.0
+    cpu_seconds: float = 0.0        #: CPU time of the submission's processes
+    #: faults of the grader itself (its bugs) while grading this submission: the tests
+    #: they hit are marked ``error`` and say so; everything else keeps what it earned
+    grader_errors: list = field(default_factory=list)
 
     @property
     def score(self) -> float:
