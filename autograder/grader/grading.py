@@ -141,13 +141,15 @@ def _where(exc, test) -> str:
     return "hidden tests" if line >= test.hidden_line else "visible checks"
 
 
-def _message(error, part: str, missing, limit: int) -> tuple:
-    """``(status, message)`` for what a test raised."""
+def _message(error, part: str, missing, limit: int, names=(), cells=None) -> tuple:
+    """``(status, message)`` for what a test raised. An exception the submission raised in
+    a hidden test shows its type and where, never its text (it could carry the hidden
+    inputs); a check's own failure (an AssertionError of the grader) shows its message."""
     if isinstance(error, NameError) and getattr(error, "name", None) in missing:
         return Status.ERROR, f"the submission does not define {error.name}"
     if isinstance(error, SubmissionError):
         if error.hidden or part == "hidden tests":
-            loc = error.location()
+            loc = error.location(set(names), cells)
             return Status.ERROR, (f"{error.shown_type()} raised by the submission"
                                   + (f" (at {loc})" if loc else "")
                                   + "; its message is not shown for a hidden test")
@@ -238,7 +240,8 @@ def run_test(proc, test, nb_spec, settings, carry=None, budget=None) -> TestResu
         result.message = f"the sandbox stopped during this test: {_short(str(error), 300)}"
     else:
         result.part = _where(error, test)
-        result.status, result.message = _message(error, result.part, missing, limit_chars)
+        result.status, result.message = _message(error, result.part, missing, limit_chars,
+                                                  test.student_names, proc.cell_lines)
     if proc.fault is None:
         try:
             proc.end()
@@ -270,6 +273,7 @@ class _Runner:
         self.zygote = None
         self.proc = None
         self.executed: list = []     # (entry index, source, seconds of its first run)
+        self.cell_lines: dict = {}   # "cell N" -> its number of lines (where errors may be)
         self.fatal: set = set()
         self.spawns = 0
         #: the current process has run hidden tests (its later output could echo
@@ -338,6 +342,7 @@ class _Runner:
                     ok = False
                     break
             if ok:
+                proc.cell_lines = self.cell_lines
                 self.proc = proc
                 self.tainted = False
                 self.result.restarts = self.spawns - 1
@@ -443,6 +448,7 @@ class _Notebook:
         proc.timeout_label = lim.label
         run = proc.exec_cell(entry.source, f"cell {entry.sub_index}", lim.seconds)
         proc.timeout_label = ""
+        self.runner.cell_lines[f"cell {entry.sub_index}"] = entry.source.count("\n") + 1
         tainted = self.runner.tainted
         shown = "" if tainted else run.output[: self.job.settings.sandbox.output_kb << 10]
         message = _cell_message(run, tainted)
@@ -525,7 +531,7 @@ def grade_submission(job: SubmissionJob) -> SubmissionResult:
     submission's faults cost its tests; a fault of the grader itself is listed in
     ``grader_errors`` (and costs only the tests it hit); ``error`` is set only when no
     sandbox can be started here at all (nothing is recorded then)."""
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.thread_time()
     _ensure_path(job.spec.python_path)
     out = SubmissionResult(job.student, job.assignment)
     budget = Budget.of(job.settings)
@@ -548,5 +554,6 @@ def grade_submission(job: SubmissionJob) -> SubmissionResult:
     except SandboxUnavailable as exc:
         out.error = f"the sandbox is unavailable: {exc}"
     out.cpu_seconds = budget.cpu_used
+    out.grader_cpu_seconds = time.thread_time() - cpu_start
     out.seconds = time.monotonic() - start
     return out

@@ -319,6 +319,7 @@ class StudentProcess:
         #: bytes of values the grader still accepts in the running test (None: no budget)
         self.values_left: int | None = None
         self.values_label = ""
+        self.cell_lines: dict | None = None     #: "cell N" -> lines, of the cells it ran
         self.cpu_used = 0.0                     #: CPU seconds, as last measured from outside
         self.meter = None                       #: told of CPU seconds as they are measured
         self._busy = False

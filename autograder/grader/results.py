@@ -87,6 +87,7 @@ class SubmissionResult:
     error: str | None = None        #: the grader itself failed; nothing is recorded
     seconds: float = 0.0
     cpu_seconds: float = 0.0        #: CPU time of the submission's processes
+    grader_cpu_seconds: float = 0.0  #: CPU time the grader spent on it (checks, values)
     #: faults of the grader itself (its bugs) while grading this submission: the tests
     #: they hit are marked ``error`` and say so; everything else keeps what it earned
     grader_errors: list = field(default_factory=list)
