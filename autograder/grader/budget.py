@@ -22,19 +22,32 @@ from .errors import SandboxFault
 from .results import Status
 
 
+_raised = threading.local()
+
+
+def _times_raised() -> int:
+    return getattr(_raised, "count", 0)
+
+
 class GraderOvertime(SandboxFault):
     """The grader spent too long on one test of the submission."""
 
     kind = Status.TIMEOUT
 
+    def __init__(self, *args):
+        super().__init__(*args)
+        _raised.count = _times_raised() + 1  # made when it lands in its thread
+
 
 @dataclass
 class Limit:
-    """How long the next piece of work may run, and what to call the limit."""
+    """How long the next piece of work may run (wall and CPU), and what to call each limit."""
 
-    seconds: float
-    label: str                  #: "120 s" or "the submission's remaining 12 s of 600 s"
-    by_budget: bool             #: the submission's budget, not the piece's own limit
+    seconds: float              #: wall seconds
+    label: str                  #: "120 s" or "the submission's budget of 600 s"
+    by_budget: bool             #: the wall limit is a budget's, not the piece's own
+    cpu: float = 0.0            #: CPU seconds
+    cpu_label: str = ""         #: "120 s" or "the submission's budget of 600 CPU seconds"
 
 
 class Budget:
@@ -85,16 +98,20 @@ class Budget:
         return None
 
     def limit(self, own: float, replay: bool = False) -> Limit:
-        """The seconds (wall, and CPU alike) a piece of work whose own limit is ``own``
-        may run now."""
+        """The wall and CPU seconds a piece of work whose own limit is ``own`` (both wall
+        and CPU) may use now."""
         options = [(float(own), f"{own:g} s", False),
-                   (self.wall_left, f"the submission's budget of {self.wall_s:g} s", True),
-                   (self.cpu_left, f"the submission's budget of {self.cpu_s:g} CPU seconds", True)]
+                   (self.wall_left, f"the submission's budget of {self.wall_s:g} s", True)]
         if replay:
             options.append((self.replay_left, f"the budget of {self.replay_s:g} s for re-running "
                                               "cells after crashes", True))
         seconds, label, by_budget = min(options, key=lambda o: o[0])
-        return Limit(max(0.0, seconds), label, by_budget)
+        cpu, cpu_label = min([(float(own), f"{own:g} s"),
+                              (self.cpu_left, f"the submission's budget of {self.cpu_s:g} "
+                                              "CPU seconds")], key=lambda o: o[0])
+        if self.cpu_left <= 0:
+            seconds, label, by_budget = 0.0, cpu_label, True
+        return Limit(max(0.0, seconds), label, by_budget, max(0.0, cpu), cpu_label)
 
 
 class Overtime:
@@ -117,6 +134,7 @@ class Overtime:
                 _async_raise(self.thread_id, GraderOvertime)
 
     def __enter__(self) -> "Overtime":
+        self.base = _times_raised()
         self.active = True
         self.timer = threading.Timer(self.seconds, self._fire)
         self.timer.daemon = True
@@ -127,10 +145,18 @@ class Overtime:
         self.timer.cancel()
         with self.lock:
             self.active = False
-            if self.fired:  # fired but not raised yet: it must not land elsewhere
-                _async_raise(self.thread_id, None)
+            fired = self.fired
+        if fired and _times_raised() == self.base:
+            # fired but not landed yet: let it land here, not in whatever runs next (a
+            # pending one cannot be taken back: clearing it wedges CPython 3.11's loop)
+            try:
+                deadline = time.monotonic() + 5
+                while _times_raised() == self.base and time.monotonic() < deadline:
+                    pass
+            except GraderOvertime:
+                pass
 
 
 def _async_raise(thread_id: int, exc_type) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id),
-                                               ctypes.py_object(exc_type) if exc_type else None)
+                                               ctypes.py_object(exc_type))

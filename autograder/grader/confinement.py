@@ -218,21 +218,26 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
 
-def cpu_limit(pid: int, seconds: float) -> float | None:
-    """Let a child use ``seconds`` more CPU time before SIGXCPU (its soft limit; its hard
-    limit, fixed at fork, still bounds it). Returns the CPU time it has used."""
+def cpu_limit(pid: int, seconds: float, until: float | None = None):
+    """Let a child use ``seconds`` more CPU time, and never more than ``until`` in all,
+    before SIGXCPU (its soft limit, in whole seconds; its hard limit, fixed at fork, still
+    bounds it). Returns ``(CPU time used so far, whether ``until`` is the bound)``."""
     used = cpu_seconds(pid)
     if used is None:
-        return None
+        return None, False
+    want = used + max(0.0, float(seconds))
+    by_until = until is not None and float(until) < want
+    if by_until:
+        want = max(used, float(until))
     try:
         soft, hard = resource.prlimit(int(pid), resource.RLIMIT_CPU)
-        want = int(used + max(0.0, float(seconds))) + 1
+        want = max(1, -int(-want // 1))  # whole seconds, rounded up
         if hard != resource.RLIM_INFINITY:
             want = min(want, hard)
         resource.prlimit(int(pid), resource.RLIMIT_CPU, (want, hard))
     except (OSError, ValueError):
         pass
-    return used
+    return used, by_until
 
 
 # ---------------------------------------------------------------------------

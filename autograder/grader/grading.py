@@ -179,10 +179,11 @@ def run_test(proc, test, nb_spec, settings, carry=None, budget=None) -> TestResu
     try:
         with overtime:
             try:
-                proc.begin(test.seed, cpu=max(lim.seconds, 0.001))
+                proc.cpu_label = (lim.cpu_label if "CPU" in lim.cpu_label
+                                  else f"the test's {lim.cpu_label} of CPU time")
+                proc.begin(test.seed, cpu=max(lim.cpu, 0.001))
                 proc.deadline = time.monotonic() + lim.seconds
                 proc.timeout_label = lim.label
-                proc.cpu_label = f"{lim.label} of" if lim.by_budget else f"the test's {lim.label} of"
                 proc.hidden_part = (filename, test.hidden_line) if test.hidden_line else None
                 inherited = {k: carry[k] for k in test.student_names
                              if k in carry and k not in test.required}
@@ -212,7 +213,7 @@ def run_test(proc, test, nb_spec, settings, carry=None, budget=None) -> TestResu
         error = exc
     finally:
         proc.deadline = None
-        proc.timeout_label = ""
+        proc.timeout_label = proc.cpu_label = ""
         proc.hidden_part = None
         proc.values_left = None
     result.seconds = time.monotonic() - start
@@ -302,6 +303,9 @@ class _Runner:
             # cannot start either, the machine is at fault and that propagates)
             proc = self._zygote(fresh=True).spawn(self.job.files, seed=self.seed, limits=limits)
         proc.meter = self.budget.charge_cpu
+        budget = self.budget
+        proc.cpu_budget = lambda: (budget.cpu_left,
+                                   f"the submission's budget of {budget.cpu_s:g} CPU seconds")
         for note in proc.notes:
             if note not in self.result.problems:
                 self.result.problems.append(note)
@@ -328,12 +332,15 @@ class _Runner:
                     raise _NoBudget(f"re-running the notebook after a crash would exceed "
                                     f"{lim.label}")
                 t0 = time.monotonic()
-                run = proc.exec_cell(source, f"cell {idx}", lim.seconds)
+                run = proc.exec_cell(source, f"cell {idx}", lim.seconds, lim.cpu,
+                                     _cpu_label(lim))
                 self.budget.charge_replay(time.monotonic() - t0)
                 if isinstance(run.fault, SandboxTimeout):
                     proc.close()
-                    raise _NoBudget(f"cell {idx} did not finish again within {lim.label} "
-                                    "when the notebook was re-run after a crash")
+                    raise _NoBudget(f"cell {idx} could not be run again within {lim.label}"
+                                    if run.seconds >= lim.seconds * 0.9 else
+                                    f"cell {idx} could not be run again within "
+                                    f"{_cpu_label(lim)}")
                 if run.fault is not None:
                     self.executed.remove(entry)
                     self.fatal.add(idx)
@@ -356,6 +363,10 @@ class _Runner:
                 pass
         if self.zygote is not None:
             POOL.release(self.zygote)
+
+
+def _cpu_label(lim) -> str:
+    return lim.cpu_label if "CPU" in lim.cpu_label else f"the cell's {lim.cpu_label} of CPU time"
 
 
 def describe_error(err) -> str:
@@ -426,6 +437,9 @@ class _Notebook:
         """The live process, or None (and :attr:`stopped` says why)."""
         if self.stopped:
             return None
+        if self.budget.spent():
+            self.stopped = f"not run: {self.budget.spent()}"
+            return None
         try:
             return self.runner.process()
         except _TooManyRestarts:
@@ -446,7 +460,8 @@ class _Notebook:
             self.outputs[i] = ("", self.stopped, "NotRun")
             return
         proc.timeout_label = lim.label
-        run = proc.exec_cell(entry.source, f"cell {entry.sub_index}", lim.seconds)
+        run = proc.exec_cell(entry.source, f"cell {entry.sub_index}", lim.seconds, lim.cpu,
+                             _cpu_label(lim))
         proc.timeout_label = ""
         self.runner.cell_lines[f"cell {entry.sub_index}"] = entry.source.count("\n") + 1
         tainted = self.runner.tainted
@@ -455,8 +470,8 @@ class _Notebook:
         ename = ("ProcessEnded" if run.fault is not None else
                  getattr(run.error, "type_name", "Error")[:60])
         if run.fault is not None:
-            if isinstance(run.fault, SandboxTimeout) and lim.by_budget:
-                self.stopped = f"not run: {self.budget.spent() or lim.label + ' is spent'}"
+            if isinstance(run.fault, SandboxTimeout) and self.budget.spent():
+                self.stopped = f"not run: {self.budget.spent()}"
             self.runner.fatal.add(entry.sub_index)
             self.result.cells.append(CellResult(entry.sub_index, CellStatus.FATAL, message))
             self.outputs[i] = (shown, message, ename)

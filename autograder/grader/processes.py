@@ -262,13 +262,16 @@ class Zygote:
                                   "timeout": timeout}, timeout=timeout + 10)
         return reply
 
-    def allow_cpu(self, pid: int, seconds: float):
-        """Let a student process use ``seconds`` more CPU time; the CPU time it has used
-        (None when it is gone)."""
+    def allow_cpu(self, pid: int, seconds: float, until: float | None = None):
+        """Let a student process use ``seconds`` more CPU time (never more than ``until``
+        in all): ``(the CPU time it has used or None when it is gone, whether ``until``
+        is the bound)``."""
         with self.lock:
-            reply, _ = self._ask({"op": "cpu", "pid": pid, "allow": float(seconds)}, timeout=10)
+            reply, _ = self._ask({"op": "cpu", "pid": pid, "allow": float(seconds),
+                                  "until": None if until is None else float(until)}, timeout=10)
         used = reply.get("cpu")
-        return float(used) if isinstance(used, (int, float)) else None
+        return (float(used) if isinstance(used, (int, float)) else None,
+                reply.get("by_until") is True)
 
     def kill_all(self) -> None:
         """Stop the whole sandbox (every process in its PID namespace dies with it)."""
@@ -277,6 +280,10 @@ class Zygote:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except OSError:
                 self.proc.kill()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
 
 
 # ---------------------------------------------------------------------------
@@ -322,6 +329,8 @@ class StudentProcess:
         self.cell_lines: dict | None = None     #: "cell N" -> lines, of the cells it ran
         self.cpu_used = 0.0                     #: CPU seconds, as last measured from outside
         self.meter = None                       #: told of CPU seconds as they are measured
+        #: ``() -> (CPU seconds the submission has left, what to call that budget)``
+        self.cpu_budget = None
         self._busy = False
         self._next_cb = 1
 
@@ -338,14 +347,22 @@ class StudentProcess:
             self.cpu_used = float(used)
 
     def allow_cpu(self, seconds: float) -> None:
-        """Give the process ``seconds`` more CPU time (measured from outside: the process
-        cannot change what it is charged)."""
+        """Give the process ``seconds`` more CPU time, within what the submission has left
+        (measured from outside: the process cannot change what it is charged)."""
         if self.fault is not None:
             return
+        until, label = None, ""
+        if self.cpu_budget is not None:
+            left, label = self.cpu_budget()
+            until = self.cpu_used + max(0.0, left)
         try:
-            self._measured(self.zygote.allow_cpu(self.pid, seconds))
+            used, by_budget = self.zygote.allow_cpu(self.pid, seconds, until)
         except SandboxUnavailable:
             self._die(SandboxCrashed("the sandbox stopped answering"), kill=False)
+            return
+        self._measured(used)
+        if by_budget and label:
+            self.cpu_label = label
 
     # low level ------------------------------------------------------------
 
@@ -359,8 +376,8 @@ class StudentProcess:
             self._measured(reply.get("cpu"))
             if isinstance(fault, SandboxCrashed) and not fault.args:
                 if status and status.get("name") == "SIGXCPU":
-                    fault = SandboxTimeout(f"it used more than {self.cpu_label or 'its'} CPU "
-                                           "time; the submission's process was stopped")
+                    fault = SandboxTimeout(f"it used more than {self.cpu_label or 'its CPU time'}"
+                                           "; the submission's process was stopped")
                 else:
                     fault = SandboxCrashed(describe_status(status))
             self.fault = fault
@@ -533,9 +550,10 @@ class StudentProcess:
 
     # operations -------------------------------------------------------------
 
-    def exec_cell(self, source: str, name: str, timeout: float, cpu: float | None = None) -> CellRun:
+    def exec_cell(self, source: str, name: str, timeout: float, cpu: float | None = None,
+                  cpu_label: str | None = None) -> CellRun:
         start = time.monotonic()
-        self.cpu_label = f"the cell's {cpu or timeout:g} s of"
+        self.cpu_label = cpu_label or f"the cell's {cpu or timeout:g} s of CPU time"
         self.allow_cpu(cpu or timeout)
         try:
             reply, _ = self.request({"op": "exec", "src": source, "name": name}, timeout=timeout)
@@ -549,7 +567,7 @@ class StudentProcess:
     def begin(self, seed: int, cpu: float | None = None) -> None:
         self.forbidden_hits = []
         if cpu:
-            self.cpu_label = f"the test's {cpu:g} s of"
+            self.cpu_label = self.cpu_label or f"the test's {cpu:g} s of CPU time"
             self.allow_cpu(cpu)
         self._value({"op": "begin", "seed": int(seed)}, timeout=10)
 

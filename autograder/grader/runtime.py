@@ -208,6 +208,10 @@ class _Zygote:
         for pid in list(self.children):
             self.reap(pid, kill=True, timeout=5.0)
         for root in self.scratch:
+            try:
+                os.chmod(root, 0o1777)  # a student may have taken its own permission away
+            except OSError:
+                pass
             _wipe(root, self.keep)
         problems = []
         for root in self.scratch:
@@ -314,11 +318,13 @@ def zygote_main(ctl) -> None:
             status, cpu = z.reap(pid, op == "kill", float(req.get("timeout", 5)))
             wire.send_frame(ctl, {"ok": True, "status": status, "cpu": cpu})
         elif op == "cpu":
-            pid = req.get("pid")
-            used = None
+            pid, until = req.get("pid"), req.get("until")
+            used, bound = None, False
             if pid in z.children:
-                used = confinement.cpu_limit(pid, float(req.get("allow", 0)))
-            wire.send_frame(ctl, {"ok": True, "cpu": used})
+                used, bound = confinement.cpu_limit(
+                    pid, float(req.get("allow", 0)),
+                    float(until) if isinstance(until, (int, float)) else None)
+            wire.send_frame(ctl, {"ok": True, "cpu": used, "by_until": bound})
         elif op == "check":
             problems = z.clean()
             wire.send_frame(ctl, {"ok": not problems, "problems": problems})
