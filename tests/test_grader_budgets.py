@@ -182,3 +182,24 @@ def test_a_fired_overtime_leaves_the_thread_usable():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "45", out.stderr[-500:]
+
+
+def test_limits_are_checked_and_the_flags_reach_the_settings():
+    from autograder.grader.cli import options_from, parser
+
+    for bad in (dict(submission_s=0), dict(replay_s=-1), dict(values_mb="big")):
+        with pytest.raises((ValueError, TypeError), match=next(iter(bad))):
+            GraderSettings(**bad)
+    with pytest.raises(ValueError, match="shm_mb"):
+        SandboxSettings(shm_mb=0)
+    with pytest.raises(TypeError, match="expose"):
+        SandboxSettings(expose=["/data"])
+    args = parser().parse_args(["--assignment", "a", "--submission-s", "30", "--replay-s", "0",
+                                "--submission-cpu-s", "20", "--grader-s", "5", "--values-mb",
+                                "64", "--shm-mb", "16", "--transfer-mb", "32"])
+    s = options_from(args).settings
+    assert (s.submission_s, s.submission_cpu_s, s.replay_s, s.grader_s, s.values_mb) == \
+        (30, 20, 0, 5, 64)
+    assert (s.sandbox.shm_mb, s.sandbox.transfer_mb) == (16, 32)
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--assignment", "a", "--submission-s", "-3"])

@@ -20,7 +20,21 @@ and says which budget it was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+
+def _check(obj, positive=(), non_negative=()) -> None:
+    """Refuse a limit that is not a number of the right sign, naming it."""
+    for f in fields(obj):
+        if f.name not in positive and f.name not in non_negative:
+            continue
+        value = getattr(obj, f.name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{f.name} must be a number; got {value!r}")
+        if f.name in positive and not value > 0:
+            raise ValueError(f"{f.name} must be > 0; got {value!r}")
+        if f.name in non_negative and not value >= 0:
+            raise ValueError(f"{f.name} must be >= 0; got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,16 @@ class SandboxSettings:
     hide: tuple = ()                #: extra paths never to bind (or to cover inside a bound one)
     expose: tuple = ()              #: extra paths to bind read-only
 
+    def __post_init__(self):
+        if self.isolation not in ("bwrap", "process"):
+            raise ValueError(f"isolation must be 'bwrap' or 'process'; got {self.isolation!r}")
+        _check(self, positive=("memory_mb", "cpu_s", "file_mb", "scratch_mb", "shm_mb", "nproc",
+                               "output_kb", "transfer_mb", "start_timeout_s"))
+        for name in ("hide", "expose"):
+            if not isinstance(getattr(self, name), tuple):
+                raise TypeError(f"{name} must be a tuple of paths; got "
+                                f"{type(getattr(self, name)).__name__}")
+
     def student_limits(self) -> dict:
         return {"memory": self.memory_mb << 20, "cpu": self.cpu_s, "fsize": self.file_mb << 20,
                 "nproc": self.nproc, "output": self.output_kb << 10,
@@ -58,3 +82,10 @@ class GraderSettings:
     replay_s: float = 60.0          #: wall seconds for re-running cells after crashes, per submission
     grader_s: float = 60.0          #: the grader's own seconds per test beyond the test's limit
     values_mb: int = 512            #: values received from the submission per test
+
+    def __post_init__(self):
+        if not isinstance(self.sandbox, SandboxSettings):
+            raise TypeError(f"sandbox must be a SandboxSettings; got {type(self.sandbox).__name__}")
+        _check(self, positive=("max_file_mb", "message_chars", "submission_s", "submission_cpu_s",
+                               "values_mb"),
+               non_negative=("max_restarts", "replay_s", "grader_s"))
