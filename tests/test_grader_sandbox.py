@@ -3,9 +3,7 @@ how the grader talks to it (proxies, callbacks, faults)."""
 
 from __future__ import annotations
 
-import os
 import socket
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -118,9 +118,8 @@ class Overtime:
     """``with Overtime(seconds):`` raises :class:`GraderOvertime` in this thread once
     ``seconds`` have passed (at the next Python instruction it runs)."""
 
-    def __init__(self, seconds: float, message: str):
+    def __init__(self, seconds: float):
         self.seconds = max(0.0, float(seconds))
-        self.message = message
         self.thread_id = threading.get_ident()
         self.lock = threading.Lock()
         self.active = False

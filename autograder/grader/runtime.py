@@ -176,12 +176,21 @@ def _warm(modules) -> list:
             torch.set_num_interop_threads(1)
         except Exception:  # noqa: BLE001
             pass
-        try:
-            # The first optimizer a student creates imports torch._dynamo (1-2 s): once here.
-            importlib.import_module("torch._dynamo")
-        except Exception:  # noqa: BLE001
-            pass
+        if any(_trains(m) for m in modules):
+            try:
+                # The first optimizer a student creates imports torch._dynamo (1-2 s): once
+                # here, when the notebook builds torch models (not when torch is only named
+                # among the forbidden references)
+                importlib.import_module("torch._dynamo")
+            except Exception:  # noqa: BLE001
+                pass
     return failed
+
+
+def _trains(module: str) -> bool:
+    """Whether a notebook importing ``module`` builds and trains torch models."""
+    return module.startswith(("torch.optim", "torch.nn.modules", "torch.utils.data",
+                              "cnnbook.torch")) or module in ("torch.nn",)
 
 
 class _Zygote:
