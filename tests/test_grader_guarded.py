@@ -59,8 +59,10 @@ def guarded_course(tmp_path) -> dict:
     paths = tc.fresh(tmp_path)
     checks = paths["checks"] / "tinychecks"
     (checks / "checks.py").write_text((checks / "checks.py").read_text() + GUARDED_CHECKS)
+    # torch is imported by some answers, and a guarded call is profiled: more time than 4 s
     (checks / "manifest.py").write_text((checks / "manifest.py").read_text()
-                                        + 'FORBIDDEN_OPS = ["aten::convolution"]\n')
+                                        + 'FORBIDDEN_OPS = ["aten::convolution"]\n'
+                                        + "DEFAULT_TIMEOUT_S = 60\n")
     return paths
 
 
@@ -72,7 +74,7 @@ def test_guard_routes_and_in_place_changes(tmp_path):
              "uid": "guarded", "port": "9", "canary": str(tmp_path / "canary")}
     for attack in attacks:
         harness.submit_attack(paths["course"], attack, subst)
-    options = tc.options(paths, tmp_path, workers=2, memory_mb=3072)
+    options = tc.options(paths, tmp_path, workers=2, memory_mb=3072, cell_timeout_s=60)
     report = grade_assignment(options)
     by = {r.student: r for r in report.results}
     verdicts = [harness.judge(a, by.get(a.name)) for a in attacks]

@@ -179,6 +179,8 @@ def close_fds(keep) -> None:
 # ---------------------------------------------------------------------------
 
 def set_limits(cfg: dict) -> None:
+    """The student process's own limits (its CPU time is set by the zygote: see
+    :func:`start_cpu_limit`)."""
     vm = vmsize()
     def lim(res, soft, hard=None):
         hard = soft if hard is None else hard
@@ -188,8 +190,6 @@ def set_limits(cfg: dict) -> None:
             pass
     if cfg.get("memory"):
         lim(resource.RLIMIT_AS, vm + int(cfg["memory"]))
-    if cfg.get("cpu"):
-        lim(resource.RLIMIT_CPU, int(cfg["cpu"]), int(cfg["cpu"]) + 1)
     if cfg.get("fsize"):
         lim(resource.RLIMIT_FSIZE, int(cfg["fsize"]))
     if cfg.get("nproc"):
@@ -198,6 +198,16 @@ def set_limits(cfg: dict) -> None:
     lim(resource.RLIMIT_CORE, 0)
     lim(resource.RLIMIT_MEMLOCK, 0)
     lim(resource.RLIMIT_MSGQUEUE, 0)
+
+
+def start_cpu_limit(pid: int, seconds) -> None:
+    """A new child's CPU limit, set by the zygote before anyone talks to the child (so no
+    later adjustment can be overtaken by the child's own start)."""
+    try:
+        cpu = max(1, int(seconds))
+        resource.prlimit(int(pid), resource.RLIMIT_CPU, (cpu, cpu + 1))
+    except (OSError, ValueError, TypeError):
+        pass
 
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

@@ -287,6 +287,7 @@ class _Zygote:
             finally:
                 os._exit(code)
         b.close()
+        confinement.start_cpu_limit(pid, (req.get("limits") or {}).get("cpu", 600))
         socket.send_fds(ctl, [b"F"], [a.fileno()])
         a.close()
         self.children[pid] = True
