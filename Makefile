@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 VENDOR_STAMP := book/_vendor/.stamp
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup system book test test-fast bench release grade clean
+.PHONY: setup system system-grade book test test-fast bench release grade clean
 
 setup: $(STAMP) $(VENDOR_STAMP) system
 
@@ -22,9 +22,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip uninstall -q -y rfc3987-syntax
 	touch $@
 
-# Debian packages the tests need (a real browser, the grader's sandbox).
+# Debian packages the tests need (a real browser, the grader's sandbox, npm).
 system:
 	@bash scripts/install-system.sh
+
+# Only what grading needs from Debian: bubblewrap, the grader's sandbox.
+system-grade:
+	@bash scripts/install-system.sh bubblewrap
 
 # MathJax, the ipywidgets HTML manager and require.js, from the npm registry,
 # so the built book loads nothing from the internet.
@@ -45,13 +49,17 @@ bench: setup
 	$(BIN)/python -m benchmarks
 
 # The student release of the exercises (nbgrader generate_assignment) into exercises/release/.
-release: setup
+# Needs only the Python environment (no browser, no npm, no web assets).
+release: $(STAMP)
 	$(BIN)/python exercises/course.py release
 
-# Grade every submission of ASSIGNMENT in exercises/submitted/ in the sandbox.
-grade: setup
-	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=ps01_convolution"; exit 2; }
-	$(BIN)/python -m autograder --course exercises --assignment $(ASSIGNMENT)
+# Grade every submission of ASSIGNMENT in exercises/submitted/ in the sandbox; the
+# Python environment and bubblewrap are all it installs. STUDENT=id grades one student
+# (merged into the grades CSV); REPEAT=2 flags answers whose points change between runs.
+grade: $(STAMP) system-grade
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=ps01_convolution [STUDENT=id] [REPEAT=2]"; exit 2; }
+	$(BIN)/python -m autograder --course exercises --assignment $(ASSIGNMENT) \
+		$(if $(STUDENT),--student $(STUDENT)) $(if $(REPEAT),--repeat $(REPEAT))
 
 clean:
 	rm -rf _build test-artifacts

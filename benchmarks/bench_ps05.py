@@ -1,9 +1,10 @@
 """Problem set 5 (LeNet-5): how reliably its training recipe passes, and how long a
 submission takes to grade.
 
-* Recipe: the source notebook's own ``LeNet5`` and ``train_lenet`` cells, trained with
-  one seed after another (``seed`` and ``torch.manual_seed``, as a student with other
-  random choices would), then scored on the test digits like the hidden check. Prints
+* Recipe: the source notebook's own ``LeNet5``, ``sgd_step``, ``learning_rate`` and
+  ``train_lenet`` cells, trained with one seed after another (``seed`` and
+  ``torch.manual_seed``, as a student with other random choices would), then scored on
+  the test digits like the hidden check. Prints
   the lowest, median and highest accuracy and how many seeds fall under the hidden
   threshold (``autograder.checks.ps05.ACCURACY_THRESHOLD``): a correct solution
   should never lose its points to the luck of the draw.
@@ -54,7 +55,7 @@ def recipe(seeds: range) -> None:
     torch.set_num_threads(1)
     namespace = {}
     exec("import numpy as np\nimport torch\nfrom torch import nn\nimport torch.nn.functional as F\n"
-         "from cnnbook.data import random_shift\n" + solution_cells("lenet5", "train_lenet"), namespace)
+         "from cnnbook.data import random_shift\n" + solution_cells("lenet5", "sgd_step", "learning_rate", "train_lenet"), namespace)
     x_train, y_train = digits32("train")
     x_test, y_test = digits32("test")
     test, train, seconds = [], [], []

@@ -12,7 +12,14 @@ Every command takes ``--root DIR`` to work on a copy of the course (the tests do
 them. The nbgrader commands run through nbgrader's in-process API (one start-up, not
 one per command) with the environment below; nbgrader's own CLI works the same way:
 
-    cd exercises && PATH=../.venv/bin:$PATH PYTHONPATH=.. nbgrader autograde ps01_convolution
+    cd exercises && PATH=../.venv/bin:$PATH nbgrader autograde ps01_convolution
+
+``autograde`` grades every submission even when some are broken: a submission it cannot
+grade (no notebook, a notebook that is not JSON, a link or special file in the folder,
+which nbgrader would follow, a student id outside letters, digits and ``. _ @ -``) is
+listed with the reason at the end, and the command exits with status 1. The hidden
+inputs come from the course's salt (``hidden_inputs.salt``, drawn at the first grading;
+see ``autograder/seeds.py``), the same one ``python -m autograder`` uses.
 
 Notebooks are written in ``authoring/<assignment>.py``, a plain-text form of the
 notebook that diffs well; ``build`` turns each into the ``.ipynb`` that nbgrader
@@ -47,6 +54,8 @@ from typing import NamedTuple
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 AUTHORING = HERE / "authoring"
+if str(REPO) not in sys.path:  # the instructor-only autograder package (not installed)
+    sys.path.append(str(REPO))
 
 ASSIGNMENTS = [
     "ps01_convolution",
@@ -193,23 +202,28 @@ def stale(root: Path, names) -> list[str]:
 # nbgrader
 # ---------------------------------------------------------------------------
 
-def grading_env() -> dict:
+def grading_env(root: Path | None = None) -> dict:
     """The environment nbgrader and its kernels run in: this interpreter's ``bin/``
     first on PATH (nbgrader calls ``alembic``), the repository root on PYTHONPATH
-    (the hidden tests import ``autograder``)."""
+    (the hidden tests import ``autograder``) and, for a course at ``root``, its salt
+    file in ``CNNBOOK_SALT_FILE``."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     paths = [str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    if root is not None:
+        from autograder import seeds
+
+        env[seeds.SALT_FILE_ENV] = str(seeds.course_salt_file(root))
     return env
 
 
 @contextlib.contextmanager
-def grading_environment():
+def grading_environment(root: Path | None = None):
     """:func:`grading_env` applied to ``os.environ`` for the duration (for nbgrader's
     in-process API, whose kernels inherit this process's environment)."""
     saved = dict(os.environ)
-    os.environ.update(grading_env())
+    os.environ.update(grading_env(root))
     try:
         yield
     finally:
@@ -244,10 +258,15 @@ def _report(result: dict, what: str) -> None:
 
 
 def students(root: Path, folder: str, name: str, only: str | None) -> list[str]:
-    """Students with a ``<folder>/<student>/<name>`` directory (or just ``only``)."""
+    """Students with a ``<folder>/<student>/<name>`` entry (or just ``only``), links
+    included: :func:`vet` refuses them with a reason."""
     if only:
         return [only]
-    return sorted(p.parent.name for p in (root / folder).glob(f"*/{name}") if p.is_dir())
+    base = root / folder
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir()
+                  if os.path.lexists(p / name) and (p.is_dir() or p.is_symlink()))
 
 
 def release(root: Path, names) -> None:
@@ -268,20 +287,154 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def autograde(root: Path, names, only: str | None = None) -> dict:
-    """Autograde every submission (or one student's); returns a Timing per submission."""
+class Timings(dict):
+    """``{(assignment, student): Timing}`` of the graded submissions; ``failures``:
+    ``[(assignment, student, why)]`` of those that could not be graded."""
+
+    def __init__(self):
+        super().__init__()
+        self.failures: list = []
+
+
+def ensure_salt(root: Path) -> Path:
+    """The course's salt file, drawn now when the course has none (its first grading)."""
+    from autograder import seeds
+
+    path = seeds.course_salt_file(root)
+    if not path.exists() and seeds.new(path, replace=False)[1]:
+        print(f"drew a new salt for the hidden inputs: {path} (private; regrades reuse it)")
+    seeds.load(path)
+    return path
+
+
+def released(root: Path, name: str) -> bool:
+    """Whether ``name`` is in the course's gradebook (``generate_assignment`` ran)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    config = load_config(root)
+    db = root / "gradebook.db"
+    url = config.CourseDirectory.get("db_url", f"sqlite:///{db}")
+    if url == f"sqlite:///{db}" and not db.exists():
+        return False
+    with Gradebook(url, config.CourseDirectory.course_id) as gb:
+        try:
+            gb.find_assignment(name)
+        except MissingEntry:
+            return False
+    return True
+
+
+def vet(root: Path, name: str, student: str) -> str | None:
+    """Why nbgrader must not grade ``submitted/<student>/<name>`` (None: it may): a
+    student id outside the safe set, a link or special file anywhere in the folder
+    (nbgrader would follow or open it), no notebook, a notebook that is not JSON."""
+    from autograder.grader import intake
+    from autograder.grader.untrusted import student_id_problem
+
+    problem = student_id_problem(student)
+    if problem is not None:
+        return problem
+    from nbgrader.coursedir import CourseDirectory
+
+    nb_names = [p.stem for p in (root / "source" / name).glob("*.ipynb")]
+    ignore = CourseDirectory(config=load_config(root)).ignore
+    try:
+        got = intake.read_folder(root / "submitted", [student, name], nb_names,
+                                 ignore=ignore, notebook_limit=100 << 20)
+    except intake.Refused as exc:
+        return f"the submission folder {exc}"
+    reasons = list(got.refused) + list(got.problems.values())
+    if not got.notebooks and not got.problems:
+        reasons.append(f"no notebook: expected {', '.join(f'{n}.ipynb' for n in nb_names)}")
+    for nb, data in got.notebooks.items():
+        try:
+            json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            reasons.append(f"{nb}.ipynb is not a notebook (not JSON text)")
+    return "; ".join(reasons) or None
+
+
+def _explained(log: str, source: Path) -> str:
+    """nbgrader's log with the expected checksum warnings of test cells (the hidden
+    tests are removed at release) replaced by one line."""
+    from autograder.grader.nbgrader_hooks import checksum_cell, hidden_test_ids
+
+    hidden, out, cells = None, [], []
+    for line in log.splitlines():
+        if "checksum" in line:
+            hidden = hidden_test_ids(source) if hidden is None else hidden
+            cell = checksum_cell(line, hidden)
+            if cell is not None:
+                cells.append(cell)
+                continue
+        out.append(line)
+    if cells:
+        out.append(f"[INFO] test cells {', '.join(cells)}: checksums differ from the release, "
+                   "as for every submission (the hidden tests are removed at release; the "
+                   "cells are graded from the gradebook's copy): not tampering")
+    return "\n".join(out)
+
+
+def _last_error(result: dict) -> str:
+    """The last line of nbgrader's error (its exception's message), not the traceback."""
+    lines = [line.strip() for line in (result.get("error") or result.get("log") or "")
+             .splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "nbgrader failed without a message"
+
+
+def autograde(root: Path, names, only: str | None = None) -> Timings:
+    """Autograde every submission (or one student's); returns a Timing per graded
+    submission, and the ones that could not be graded in ``.failures`` (each is also
+    printed with its reason; the others are graded all the same)."""
+    root = Path(root)
     api = nbgrader_api(root)
-    timings = {}
-    with grading_environment():
+    timings = Timings()
+    ensure_salt(root)
+    with grading_environment(root):
         for name in names:
-            for student in students(root, "submitted", name, only):
-                start, cpu = time.perf_counter(), _cpu_seconds()
-                _report(api.autograde(name, student, force=True, create=True),
-                        f"autograde {name} {student}")
+            todo = students(root, "submitted", name, only)
+            if todo and not released(root, name):
+                timings.failures += [(name, s, f"{name} has not been released: run `make "
+                                      f"release` (or python exercises/course.py release "
+                                      f"{name}) first") for s in todo]
+                continue
+            for student in todo:
+                why = vet(root, name, student)
+                if why is None:
+                    start, cpu = time.perf_counter(), _cpu_seconds()
+                    result = api.autograde(name, student, force=True, create=True)
+                    log = _explained((result.get("log") or "").strip(), root / "source")
+                    if log:
+                        print(log)
+                    why = None if result.get("success") else _last_error(result)
+                if why is not None:
+                    timings.failures.append((name, student, why))
+                    print(f"NOT GRADED {name} for {_shown(student)}: {_shown(why)}")
+                    continue
                 t = Timing(time.perf_counter() - start, _cpu_seconds() - cpu)
                 timings[(name, student)] = t
                 print(f"graded {name} for {student} in {t.wall:.1f} s ({t.cpu:.1f} s of CPU)")
+            if todo:
+                print(f"what the class got wrong: {class_report(root, name)}")
+    if timings.failures:
+        print(f"\n{len(timings.failures)} submission(s) not graded (the others were):")
+        for name, student, why in timings.failures:
+            print(f"  {name} {_shown(student)}: {_shown(why)}")
     return timings
+
+
+def class_report(root: Path, name: str) -> Path:
+    """``reports/<name>/class-report.html`` from every autograded notebook of ``name``."""
+    from autograder.grader import class_report as cr
+
+    records = cr.records_from_autograded(root, name)
+    return cr.write_report(Path(root) / "reports" / name / "class-report.html", name, records)
+
+
+def _shown(text) -> str:
+    from autograder.grader.untrusted import terminal_text
+
+    return terminal_text(text, limit=400)
 
 
 def feedback(root: Path, names, only: str | None = None) -> None:
@@ -320,7 +473,13 @@ def main(argv=None) -> int:
     names = args.assignments or ASSIGNMENTS
     unknown = [n for n in names if n not in ASSIGNMENTS]
     if unknown:
-        parser.error(f"unknown assignments {unknown}; known: {ASSIGNMENTS}")
+        import difflib
+
+        hints = [f"{n!r} (did you mean {close[0]!r}?)" if close else repr(n)
+                 for n in unknown
+                 for close in [difflib.get_close_matches(n, ASSIGNMENTS, n=1, cutoff=0.5)]]
+        parser.error(f"unknown assignment {', '.join(hints)}; the assignments are: "
+                     f"{', '.join(ASSIGNMENTS)}")
     if args.command == "build":
         build(root, names)
     elif args.command == "check":
@@ -332,7 +491,8 @@ def main(argv=None) -> int:
     elif args.command == "release":
         release(root, names)
     elif args.command == "autograde":
-        autograde(root, names, args.student)
+        if autograde(root, names, args.student).failures:
+            return 1
     elif args.command == "feedback":
         feedback(root, names, args.student)
     elif args.command == "export":

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Vendors the browser assets of the built book into book/_vendor, so that no page loads
-# anything from the internet:
-#   mathjax/        MathJax 3 (tex-mml-chtml and the components/fonts it loads on demand)
-#   requirejs/      require.js, the AMD loader the ipywidgets HTML manager needs
-#   html-manager/   @jupyter-widgets/html-manager (renders the widget state saved in a page)
-#   widgets-require-config.js  tells require.js where the HTML manager's modules live
-# _config.yml publishes book/_vendor as _static/ (html_static_path) and points
-# mathjax_path and nb_ipywidgets_js at these files.
+# anything from the internet and every page stays light:
+#   katex/        KaTeX: katex.min.js typesets every formula while the book is built
+#                 (book/_ext/katex_math.py runs it under node); pages load only
+#                 katex.min.css and the fonts a formula uses
+#   icons.css     the few Font Awesome icons the theme shows, as CSS masks; it replaces
+#                 the theme's fontawesome.js (1.5 MB, see book/_templates/static/)
+# _config.yml publishes book/_vendor as _static/ (html_static_path).
 #
 # Versions come from package.json/package-lock.json and are installed with `npm ci`
 # (the npm registry is only needed here, never by the built book).
@@ -14,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v npm >/dev/null || { echo "npm is required (apt-get install -y npm)" >&2; exit 1; }
+command -v node >/dev/null || { echo "node is required (apt-get install -y nodejs)" >&2; exit 1; }
 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 nm=node_modules
@@ -22,67 +23,35 @@ tmp=$(mktemp -d book/.vendor-tmp.XXXXXX)
 chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 
-# MathJax: the combined component named by mathjax_path, plus what it may load later
-# (TeX extensions through autoload, the CHTML fonts, the context menu and accessibility
-# parts). The SVG output and the other combined components are not used.
-mj=$nm/mathjax/es5
-mkdir -p "$tmp/mathjax/output"
-cp "$mj/tex-mml-chtml.js" "$tmp/mathjax/"
-cp -r "$mj/input" "$mj/a11y" "$mj/ui" "$mj/sre" "$mj/adaptors" "$tmp/mathjax/"
-cp -r "$mj/output/chtml" "$mj/output/chtml.js" "$tmp/mathjax/output/"
-cp "$nm/mathjax/LICENSE" "$nm/mathjax/package.json" "$tmp/mathjax/"
+mkdir -p "$tmp/katex"
+cp "$nm/katex/dist/katex.min.js" "$nm/katex/dist/katex.min.css" "$nm/katex/LICENSE" \
+   "$nm/katex/package.json" "$tmp/katex/"
+cp -r "$nm/katex/dist/fonts" "$tmp/katex/"
 
-mkdir -p "$tmp/requirejs"
-cp "$nm/requirejs/require.js" "$nm/requirejs/package.json" "$tmp/requirejs/"
-
-# html-manager: the AMD bundle (it defines @jupyter-widgets/base, controls and the manager)
-# and the icon fonts it references next to itself.
-hm=$nm/@jupyter-widgets/html-manager
-mkdir -p "$tmp/html-manager"
-cp "$hm/dist/embed-amd.js" "$hm/dist/embed.js.LICENSE.txt" "$hm/package.json" "$tmp/html-manager/"
-cp "$hm"/dist/*.woff2 "$hm"/dist/*.woff "$hm"/dist/*.ttf "$hm"/dist/*.eot "$hm"/dist/*.svg \
-    "$tmp/html-manager/"
-
-# The bundle names its modules; require.js maps a module name to a URL through `paths`.
-# Without this, the manager's own modules would resolve next to the page and anything
-# missing would fall back to a CDN. Webpack inside the bundle derives the font URLs from
-# the same module URL, so mapping the names is enough for the icons too.
-cat > "$tmp/widgets-require-config.js" <<'EOF'
-// Load the ipywidgets HTML manager's modules, and the icon fonts they reference, from
-// the vendored copy next to this file instead of a CDN.
-(function () {
-  var here = document.currentScript.src;
-  var dir = here.slice(0, here.lastIndexOf("/") + 1) + "html-manager/";
-  var bundle = dir + "embed-amd";
-  window.__jupyter_widgets_assets_path__ = dir;
-  window.require.config({
-    paths: {
-      "@jupyter-widgets/html-manager": bundle,
-      "@jupyter-widgets/html-manager/dist/libembed-amd": bundle,
-      "@jupyter-widgets/base": bundle,
-      "@jupyter-widgets/base7": bundle,
-      "@jupyter-widgets/controls": bundle,
-      "@jupyter-widgets/controls7": bundle
-    }
-  });
-
-  // Widget labels typeset LaTeX through the MathJax 2 API (MathJax.Hub.Queue); the book
-  // loads MathJax 3, which has no Hub. Map the call onto MathJax 3 before the widgets
-  // render (they render on the window's load event, after this listener).
-  window.addEventListener("load", function () {
-    var mj = window.MathJax;
-    if (!mj || mj.Hub) return;
-    mj.Hub = {
-      Queue: function (job) {
-        var el = job && job[2];
-        var ready = mj.startup && mj.startup.promise ? mj.startup.promise : Promise.resolve();
-        return ready.then(function () {
-          return mj.typesetPromise ? mj.typesetPromise(el ? [el] : undefined) : null;
-        });
-      }
-    };
-  });
-})();
+# The icons the theme's templates and scripts name (fa-*), as CSS masks drawn in the
+# text colour. Font Awesome Free: icons CC BY 4.0 (https://fontawesome.com/license/free).
+icons="angle-left angle-right arrow-up bars circle-half-stroke code compress download
+expand file file-lines file-pdf home=house lightbulb list magnifying-glass moon outdent pencil
+play rocket sun xmark"
+node - "$nm/@fortawesome/fontawesome-free/svgs/solid" $icons > "$tmp/icons.css" <<'EOF'
+const fs = require("fs");
+const [dir, ...names] = process.argv.slice(2);
+const out = [
+  "/* Font Awesome Free 6.5.2 icons (CC BY 4.0, https://fontawesome.com/license/free),",
+  "   drawn as CSS masks in the current text colour instead of by fontawesome.js. */",
+  ".fa-solid,.fa-regular,.fas,.far{display:inline-block;width:1em;height:1em;" +
+    "vertical-align:-.125em;background-color:currentColor;" +
+    "-webkit-mask:var(--fa) no-repeat center/contain;mask:var(--fa) no-repeat center/contain}",
+  ".fa-lg{font-size:1.25em;vertical-align:-.2em}",
+  // The theme's stylesheet would also draw each icon as a glyph of its 156 kB web font.
+  ".fa-solid::before,.fa-regular::before,.fas::before,.far::before{content:none!important}",
+];
+for (const entry of names) {  // "class=file" when the class is an older alias
+  const [name, file = name] = entry.split("=");
+  const svg = fs.readFileSync(`${dir}/${file}.svg`, "utf8").replace(/<!--.*?-->/gs, "").trim();
+  out.push(`.fa-${name}{--fa:url("data:image/svg+xml,${encodeURIComponent(svg)}")}`);
+}
+process.stdout.write(out.join("\n") + "\n");
 EOF
 
 rm -rf "$dest"

@@ -6,6 +6,10 @@
 ``book_server``      serves ``_build/html`` on 127.0.0.1 from a thread; its ``url(page)``.
 ``browser_context``  Debian's Chromium through Playwright, headless, with a fresh profile;
                      requests to any host but 127.0.0.1 are aborted and recorded.
+
+Every test that needs the built book (that requests ``built_book``, directly or through
+another fixture) is marked ``book``, so ``pytest -m "not slow and not browser and not
+book"`` runs without building it.
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 BUILD_TIMEOUT_S = 30 * 60
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``book`` every test that uses the built book."""
+    for item in items:
+        if "built_book" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.book)
 
 
 # ---------------------------------------------------------------------------

@@ -12,11 +12,15 @@ from pathlib import Path
 import pytest
 
 from cnnbook import architectures
-from cnnbook.architectures import VGG_CONFIGS, alexnet, googlenet, lenet5, vgg
+from cnnbook.architectures import (VGG_CONFIGS, alexnet, googlenet, lenet5, resnet,
+                                   resnet_cifar, vgg)
+from cnnbook.receptive_field import receptive_fields
 from cnnbook.shapes import summary
-from cnnbook.spec import Architecture, AuxHead, Inception
+from cnnbook.spec import Architecture, AuxHead, Inception, Stage
+from cnnbook.torch import build as torch_build
 
 import torch
+from resnet_reference import RefCifarNet, RefResNet
 nn = torch.nn
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "cnnbook"
@@ -403,11 +407,200 @@ def test_inputs_too_small_name_the_layer():
         summary(googlenet(), input_shape=(3, 32, 32))
 
 
+# --- ResNet ---------------------------------------------------------------------------
+
+# torchvision's published counts (its model cards), the numbers everybody quotes.
+TORCHVISION_PARAMS = {18: 11_689_512, 34: 21_797_672, 50: 25_557_032, 101: 44_549_160,
+                      152: 60_192_808}
+
+
+@pytest.mark.parametrize("depth", [18, 34, 50, 101, 152])
+def test_resnet_matches_the_hand_written_model_and_torchvisions_counts(depth):
+    with torch.device("meta"):
+        ref = RefResNet(depth)
+        model = torch_build(resnet(depth))
+    table = summary(resnet(depth))
+    n_ref = sum(p.numel() for p in ref.parameters())
+    assert n_ref == table.total_params == TORCHVISION_PARAMS[depth]
+    assert {k: v.shape for k, v in model.state_dict().items()} == \
+        {k: v.shape for k, v in ref.state_dict().items()}  # torchvision's names and shapes
+    out, macs = _macs_of(ref, torch.empty(1, 3, 224, 224, device="meta"))
+    assert out.shape == (1, 1000) and table.output_shape == (1000,)
+    assert table.total_macs == macs
+
+
+def test_resnet_stage_sizes_are_table_1s():
+    table = summary(resnet(34))
+    assert table["conv1"].output_shape == (64, 112, 112)
+    assert table["maxpool"].output_shape == (64, 56, 56)
+    assert [table[f"layer{i}/0"].output_shape for i in (1, 2, 3, 4)] == [
+        (64, 56, 56), (128, 28, 28), (256, 14, 14), (512, 7, 7)]
+    assert [table[f"layer{i}/0"].config for i in (1, 2)] == ["+ identity",
+                                                              "+ projection (1x1 conv, BN)"]
+    assert "layer1" not in table  # a stage has its layers' rows only
+    fifty = summary(resnet(50))
+    assert [fifty[f"layer{i}/0"].output_shape[0] for i in (1, 2, 3, 4)] == [256, 512, 1024, 2048]
+    assert fifty["layer2/0/conv2"].config == "3x3/2 pad 1, 128"  # v1.5: stride on the 3x3
+
+
+def test_resnet50_basic_arithmetic_by_hand():
+    """The 18-layer block and the bottleneck at 256 channels, and the stride's cost."""
+    eighteen = summary(resnet(18))
+    block = sum(r.params for r in eighteen if r.name.startswith("layer1/0/"))
+    assert block == 2 * (64 * 64 * 9 + 2 * 64) == 73_984
+    fifty = summary(resnet(50))
+    bottleneck = sum(r.params for r in fifty if r.name.startswith("layer1/1/"))
+    assert bottleneck == (256 * 64 + 128) + (64 * 64 * 9 + 128) + (64 * 256 + 512) == 70_400
+    # The paper's layout strides the first 1x1 conv instead: same parameters; that conv
+    # runs on a quarter of the pixels in the first block of stages 2-4.
+    v1 = summary(resnet(50, stride_on_3x3=False))
+    assert v1.total_params == fifty.total_params
+    saved = sum(3 * hw * hw // 4 * c_in * planes
+                for hw, c_in, planes in ((56, 256, 128), (28, 512, 256), (14, 1024, 512)))
+    assert fifty.total_macs - v1.total_macs == saved == 231_211_008
+    assert fifty.total_macs == 4_089_184_256 and v1.total_macs == 3_857_973_248
+
+
+def test_resnet_summary_folds_stages_and_blocks_at_any_depth():
+    full = summary(resnet(18))
+    stages = summary(resnet(18), depth=0)
+    blocks = summary(resnet(18), depth=1)
+    assert stages.names == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3",
+                            "layer4", "avgpool", "flatten", "fc"]
+    assert [(r.kind, r.config) for r in stages][4] == ("Stage", "2 BasicBlock")
+    assert [r.name for r in blocks if r.name.startswith("layer2")] == ["layer2/0", "layer2/1"]
+    for table in (stages, blocks):
+        assert (table.total_params, table.total_activations, table.total_macs) == (
+            full.total_params, full.total_activations, full.total_macs)
+        for row in table:
+            inside = [r for r in full if r.name == row.name or r.name.startswith(row.name + "/")]
+            assert row.params == sum(r.params for r in inside), row.name
+            assert row.macs == sum(r.macs for r in inside), row.name
+            assert row.output_shape == inside[-1].output_shape, row.name
+    assert stages["layer4"].params == 8_393_728 and blocks["layer1/0"].params == 73_984
+    # 7 top-level layers; 8 blocks of 5 layers and their own row; 3 projections of 2
+    assert len(full) == 7 + 8 * 6 + 3 * 2
+    with pytest.raises(ValueError, match="depth must be None or a non-negative int; got -1"):
+        summary(resnet(18), depth=-1)
+
+
+def test_resnet_receptive_fields_by_hand():
+    """r <- r + (k - 1) j, j <- j s, per 3x3 (or 7x7, max pool) window on the main path."""
+    def field(arch):
+        return {f.name: f for f in receptive_fields(arch)}
+
+    r18 = field(resnet(18))
+    # stem: 7x7/2 -> 7, j 2; max pool 3x3/2 -> 11, j 4; layer1: four 3x3 -> 11 + 8*4 = 43
+    assert [r18[n].size[0] for n in ("conv1", "maxpool", "layer1")] == [7, 11, 43]
+    # each later stage: its first 3x3 at the old jump, then three more at the doubled one
+    assert r18["layer2"].size[0] == 43 + 2 * 4 + 3 * 2 * 8 == 99
+    assert r18["layer4"].size == (435, 435) and r18["layer4"].jump == (32, 32)
+    assert r18["layer4"].output_size == (7, 7)
+    # ResNet-50, stride on the 1x1 (the paper's layout): 483, the value Araujo et al. (2019)
+    # list for resnet_v1_50. With the stride on the 3x3 (v1.5) that 3x3 counts at the old
+    # jump j instead of 2j in the first block of stages 2-4 (j = 4, 8, 16): 2 * j less each.
+    assert field(resnet(50, stride_on_3x3=False))["layer4"].size[0] == 483
+    assert field(resnet(50))["layer4"].size[0] == 483 - 2 * (4 + 8 + 16) == 427
+    cifar = field(resnet_cifar(3))
+    assert cifar["layer3"].size[0] == 3 + 6 * 2 + (2 + 5 * 2 * 2) + (2 * 2 + 5 * 2 * 4) == 81
+
+
+def test_resnext_and_wide_resnet_counts_are_torchvisions():
+    assert summary(resnet(50, groups=32, width_per_group=4)).total_params == 25_028_904
+    assert summary(resnet(50, width_per_group=128)).total_params == 68_883_240
+    assert summary(resnet(101, groups=32, width_per_group=8)).total_params == 88_791_336
+    assert resnet(50, groups=32, width_per_group=4).name == "ResNet-50 (32x4d)"
+
+
+def test_resnet_rejects_what_it_cannot_build():
+    with pytest.raises(ValueError, match="depth must be one of 18, 34, 50, 101, 152; got 20"):
+        resnet(20)
+    with pytest.raises(ValueError, match="basic blocks, which take groups=1"):
+        resnet(18, groups=32)
+    with pytest.raises(ValueError, match="groups must be a positive int; got 0"):
+        resnet(50, groups=0)
+    with pytest.raises(ValueError, match="num_classes"):
+        resnet(18, num_classes=0)
+    with pytest.raises(TypeError, match="stride_on_3x3 must be True or False"):
+        resnet(50, stride_on_3x3="yes")
+
+
+def _cifar_params_by_hand(n, widths=(16, 32, 64), classes=10, projection=False):
+    """Section 4.2: conv 3x3 + BN; per stage n blocks of two 3x3 conv + BN; fc."""
+    total = 3 * widths[0] * 9 + 2 * widths[0]
+    c_in = widths[0]
+    for w in widths:
+        total += (c_in * w * 9 + 2 * w) + (w * w * 9 + 2 * w)  # the first block
+        total += (n - 1) * 2 * (w * w * 9 + 2 * w)
+        if projection and c_in != w:
+            total += c_in * w + 2 * w
+        c_in = w
+    return total + c_in * classes + classes
+
+
+@pytest.mark.parametrize("n, paper", [(3, 0.27), (5, 0.46), (7, 0.66), (9, 0.85), (18, 1.7)])
+def test_cifar_resnets_have_the_papers_parameters(n, paper):
+    """Table 6 of He et al.: ResNet-20, 32, 44, 56, 110 (option A: the plain net's count)."""
+    residual, plain = summary(resnet_cifar(n)), summary(resnet_cifar(n, plain=True))
+    assert residual.total_params == plain.total_params == _cifar_params_by_hand(n)
+    assert round(residual.total_params / 1e6, 2 if n < 18 else 1) == paper
+    projected = summary(resnet_cifar(n, shortcut="projection")).total_params
+    assert projected == _cifar_params_by_hand(n, projection=True)
+    assert resnet_cifar(n).name == f"ResNet-{6 * n + 2} (CIFAR)"
+    assert resnet_cifar(n, plain=True).name == f"plain-{6 * n + 2} (CIFAR)"
+    # weight layers: 6n + 2 in both
+    convs = [r for r in plain if r.kind in ("Conv", "Linear")]
+    assert len(convs) == 6 * n + 2
+
+
+def test_resnet20_counts_with_either_shortcut():
+    assert summary(resnet_cifar(3)).total_params == 269_722  # option A: no parameters
+    # option B adds 1x1 conv + BN at the two stage changes: 16*32 + 64 + 32*64 + 128
+    assert summary(resnet_cifar(3, shortcut="projection")).total_params == 272_474
+
+
+@pytest.mark.parametrize("shortcut, kind", [("A", "pad"), ("projection", "projection"),
+                                            ("none", None)])
+def test_cifar_family_matches_the_hand_written_model(shortcut, kind):
+    arch = (resnet_cifar(2, plain=True) if kind is None
+            else resnet_cifar(2, shortcut=kind))
+    with torch.device("meta"):
+        ref = RefCifarNet(2, shortcut)
+        model = torch_build(arch)
+    assert {k: v.shape for k, v in model.state_dict().items()} == \
+        {k: v.shape for k, v in ref.state_dict().items()}
+    table = summary(arch)
+    assert table.total_params == sum(p.numel() for p in ref.parameters())
+    assert table["layer3/1"].output_shape == (64, 8, 8) and table.output_shape == (10,)
+    expected = {"pad": "+ zero-padded identity", "projection": "+ projection (1x1 conv, BN)",
+                None: "no shortcut (plain)"}[kind]
+    assert table["layer2/0"].config == expected
+    assert table["layer2/1"].config == ("no shortcut (plain)" if kind is None else "+ identity")
+
+
+def test_small_cifar_variants_for_quick_experiments():
+    arch = resnet_cifar(1, num_classes=4, widths=(4, 8, 8), input_shape=(1, 12, 12))
+    table = summary(arch)
+    assert table["conv1"].output_shape == (4, 12, 12)
+    assert table["layer3/0"].output_shape == (8, 3, 3) and table.output_shape == (4,)
+    # layer3 keeps 8 channels but halves the map: the zero-padding shortcut subsamples only
+    assert table["layer3/0"].config == "+ zero-padded identity"
+    for bad, message in (({"widths": (4, 8)}, "widths must be three positive ints"),
+                         ({"shortcut": "identity"}, "shortcut must be 'pad' or 'projection'"),
+                         ({"input_shape": (12, 12)}, "input_shape must be"),
+                         ({"plain": 1}, "plain must be True or False")):
+        with pytest.raises((ValueError, TypeError), match=message):
+            resnet_cifar(1, **bad)
+    with pytest.raises(ValueError, match="n must be a positive int; got 0"):
+        resnet_cifar(0)
+
+
 # --- the data itself ------------------------------------------------------------------
 
 def all_architectures():
     return ([lenet5(), lenet5("relu"), alexnet(), alexnet(grouped=True)]
-            + [vgg(c) for c in VGG_CONFIGS] + [googlenet(), googlenet(aux=True)])
+            + [vgg(c) for c in VGG_CONFIGS] + [googlenet(), googlenet(aux=True)]
+            + [resnet(d) for d in (18, 50)] + [resnet_cifar(3), resnet_cifar(3, plain=True)])
 
 
 def test_architectures_are_immutable_deterministic_data():
@@ -421,14 +614,42 @@ def test_architectures_are_immutable_deterministic_data():
     assert [layers[i].name for i in heads] == ["aux1", "aux2"]
     assert [layers[i - 1].name for i in heads] == ["inception4a", "inception4d"]
     assert sum(isinstance(layer, Inception) for layer in layers) == 9
+    stages = [layer for layer in resnet(34).layers if isinstance(layer, Stage)]
+    assert [len(s.layers) for s in stages] == [3, 4, 6, 3]
+    assert [[b.name for b in s.layers] for s in stages][1] == ["0", "1", "2", "3"]
 
 
-def test_shapes_and_architectures_import_neither_numpy_nor_torch():
-    for module in ("shapes.py", "architectures.py"):
-        tree = ast.parse((SRC / module).read_text())
-        imported = {alias.name.split(".")[0] for node in ast.walk(tree)
-                    if isinstance(node, ast.Import) for alias in node.names}
-        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                     if isinstance(node, ast.ImportFrom) and node.module}
-        assert not imported & {"numpy", "torch"}, module
-    assert architectures.__all__ == ["lenet5", "alexnet", "vgg", "VGG_CONFIGS", "googlenet"]
+def _imported_roots(path) -> set[str]:
+    """Top-level packages a module imports anywhere in it (function bodies included)."""
+    tree = ast.parse(path.read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    return imported
+
+
+# The specs, the walk, each layer type's rules and the arithmetic on them: pure Python.
+PURE = ["spec.py", "architectures.py", "shapes.py", "arithmetic.py", "window.py", "walk.py",
+        "summary.py", "receptive_field.py", *sorted(
+            str(p.relative_to(SRC)) for p in (SRC / "layer_rules").glob("*.py"))]
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_specs_walk_and_arithmetic_import_neither_numpy_nor_torch(module):
+    assert not _imported_roots(SRC / module) & {"numpy", "torch"}
+
+
+def test_architectures_exports():
+    assert architectures.__all__ == ["lenet5", "alexnet", "vgg", "VGG_CONFIGS", "googlenet",
+                                     "resnet", "RESNET_CONFIGS", "resnet_cifar"]
+
+
+def test_cnnbook_never_imports_the_grader_the_exercises_or_the_book():
+    for path in SRC.rglob("*.py"):
+        assert not _imported_roots(path) & {"autograder", "exercises", "book"}, path
+
+
+def test_cnnbook_numpy_never_imports_torch_even_lazily():
+    for path in (SRC / "numpy").glob("*.py"):
+        assert "torch" not in _imported_roots(path), path

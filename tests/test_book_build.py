@@ -112,29 +112,44 @@ def test_stylesheets_import_nothing_from_the_internet(built_book):
     assert not offenders, f"stylesheets that fetch from the internet: {offenders}"
 
 
-def test_vendored_scripts_are_published_and_referenced(built_book):
+def test_vendored_assets_are_published_and_referenced(built_book):
     static = built_book.html / "_static"
-    for rel in ("mathjax/tex-mml-chtml.js", "mathjax/output/chtml/fonts/woff-v2",
-                "requirejs/require.js", "html-manager/embed-amd.js",
-                "widgets-require-config.js"):
+    for rel in ("katex/katex.min.css", "katex/fonts/KaTeX_Main-Regular.woff2", "icons.css"):
         assert (static / rel).exists(), f"_static/{rel} missing: run scripts/vendor-web-assets.sh"
     intro = built_book.page("book/intro").read_text()
-    srcs = re.findall(r'<script[^>]*src="([^"]+)"', intro)
-    names = [re.sub(r"^(\.\./)*_static/|\?.*$", "", s) for s in srcs]
-    for needed in ("mathjax/tex-mml-chtml.js", "requirejs/require.js",
-                   "widgets-require-config.js", "html-manager/embed-amd.js"):
-        assert needed in names, f"intro page does not load {needed}; it loads {names}"
-    # require.js and its configuration must come before the manager that uses them
-    order = [names.index(n) for n in ("requirejs/require.js", "widgets-require-config.js",
-                                       "html-manager/embed-amd.js")]
-    assert order == sorted(order)
+    links = [re.sub(r"^(\.\./)*_static/|\?.*$", "", h)
+             for h in re.findall(r'<link[^>]*href="([^"]+)"', intro)]
+    for needed in ("katex/katex.min.css", "icons.css"):
+        assert needed in links, f"intro page does not load {needed}; it loads {links}"
 
 
-def test_intro_page_has_widget_state_math_and_figure(built_book):
+def test_pages_load_no_heavy_script(built_book):
+    """Formulas are typeset when the book is built, explorers need no widget manager, icons
+    are CSS: no page loads MathJax, require.js, the ipywidgets manager or fontawesome.js."""
+    heavy = ("mathjax", "require.js", "embed-amd.js", "fontawesome.js", "html-manager")
+    for page in built_pages(built_book.html):
+        srcs = re.findall(r'<script[^>]*src="([^"]+)"', page.read_text(errors="replace"))
+        found = [s for s in srcs if any(h in s for h in heavy)]
+        assert not found, f"{page.relative_to(built_book.html)} loads {found}"
+
+
+def test_every_formula_is_typeset_at_build_time(built_book):
+    counted = 0
+    for doc in toc_docnames():
+        html = built_book.page(doc).read_text()
+        maths = re.findall(r'<(span|div) class="math notranslate nohighlight"[^>]*>(.{0,400})',
+                           html, re.S)
+        counted += len(maths)
+        raw = [body[:80] for _, body in maths if 'class="katex' not in body]
+        assert not raw, f"{doc}: formulas left as TeX: {raw[:3]}"
+    assert counted > 300
+
+
+def test_intro_page_has_an_explorer_math_and_figure(built_book):
     intro = built_book.page("book/intro").read_text()
-    assert 'type="application/vnd.jupyter.widget-state+json"' in intro
-    assert 'type="application/vnd.jupyter.widget-view+json"' in intro
-    assert 'class="math notranslate nohighlight"' in intro
+    assert 'data-explorer="convolution"' in intro and "data-explorer-output" in intro
+    assert 'type="application/vnd.jupyter.widget-state+json"' not in intro
+    assert 'class="katex' in intro
     assert re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', intro)
 
 

@@ -85,6 +85,8 @@ def test_parameter_counts(ch1):
     assert ch1["ch1_alexnet_conv1_params"] == 96 * 11 * 11 * 3 + 96 == 34944
     fc = (227 * 227 * 3) * (55 * 55 * 96) + 55 * 55 * 96
     assert ch1["ch1_alexnet_fc_params"] == pytest.approx(fc, rel=1e-12)
+    # written for people in the text: "44.9 billion"
+    assert ch1["ch1_alexnet_fc_billions"] == pytest.approx(fc / 1e9) and round(fc / 1e9, 1) == 44.9
 
 
 def test_multichannel_is_the_sum_of_single_channel_correlations(ch1):
@@ -119,3 +121,12 @@ def test_timings_are_consistent(ch1):
     # The three implementations computed the same float32 output.
     assert ch1["ch1_naive_fast_maxdiff"] < 1e-3
     assert ch1["ch1_fast_torch_maxdiff"] < 1e-3
+
+
+def test_exercise_answers(ch1):
+    assert ch1["ch1_ex_out"] == (64 + 2 * 1 - 5) // 2 + 1 == 31
+    # windows start at 0 and 4 and end at pixel 6: pixels 7, 8 and 9 are never read
+    starts = [s for s in range(0, 10, 4) if s + 3 <= 10]
+    assert starts == [0, 4] and ch1["ch1_ex_unread"] == 10 - (starts[-1] + 3) == 3
+    assert ch1["ch1_ex_params"] == 64 * (3 * 3 * 32 + 1) == 18_496
+    assert ch1["ch1_ex_1x1_macs"] == 28 * 28 * 64 * 256 == 12_845_056

@@ -180,3 +180,12 @@ def test_global_average_pooling(ch3):
 def test_channels_pool_independently(ch3):
     assert ch3["ch3_channels_diff"] == 0.0
     assert ch3["ch3_channels_out"] == "(2, 16, 16)"
+
+
+def test_exercise_answers(ch3):
+    assert ch3["ch3_ex_pool5"] == (13 - 3) // 2 + 1 == 6
+    # the first 3 in scan order is row 0, column 1: it takes the whole gradient
+    assert ch3["ch3_ex_route"] == [[0, 5], [0, 0]]
+    assert ch3["ch3_ex_corner_avg"] == (0 + 0 + 0 + 1) / 4 == 0.25
+    assert ch3["ch3_ex_flat_params"] == 25_088 * 1000 + 1000 == 25_089_000
+    assert ch3["ch3_ex_gap_params"] == 512 * 1000 + 1000 == 513_000

@@ -194,3 +194,13 @@ def test_flatten_fc_network_is_not_shift_invariant(ch4):
     assert ch4["ch4_acc_shift0"] == pytest.approx(ch4["ch4_test_acc"])
     assert ch4["ch4_acc_shift4"] < ch4["ch4_acc_shift0"] - 0.2
     assert ch4["ch4_acc_shift2"] < ch4["ch4_acc_shift0"]
+
+
+def test_exercise_answers(ch4):
+    # r <- r + (k - 1) j, j <- j s, by hand: conv3, pool2, conv3
+    r, j = 1, 1
+    for k, s in ((3, 1), (2, 2), (3, 1)):
+        r, j = r + (k - 1) * j, j * s
+    assert (ch4["ch4_ex_rf"], ch4["ch4_ex_jump"]) == (r, j) == (8, 2)
+    assert ch4["ch4_ex_depth15"] == (15 - 1) // 2 == 7
+    assert ch4["ch4_ex_fc1_64"] == (16 * 16 * 16) * 64 + 64 == 262_208

@@ -97,28 +97,53 @@ def test_trained_accuracies_meet_the_targets(ch5):
     assert errors == round((1 - ch5["ch5_torch_acc"]) * TEST_IMAGES)
     assert errors <= int(0.02 * TEST_IMAGES)
     # accuracies on 360 images are multiples of 1/360
-    for key in ("ch5_torch_acc", "ch5_np_acc", "ch5_plain_acc"):
+    for key in ("ch5_torch_acc", "ch5_np_acc"):
         assert ch5[key] * TEST_IMAGES == pytest.approx(round(ch5[key] * TEST_IMAGES))
     assert ch5["ch5_torch_acc_epoch1"] < ch5["ch5_torch_acc"]
 
 
-def test_training_with_shifts_buys_tolerance(ch5):
-    for tag in ("aug", "plain", "np"):
-        for key in ("shift1", "shift2", "shift3", "shift4", "rot15", "rot30",
-                    "scale07", "scale09", "scale13"):
-            assert 0.0 <= ch5[f"ch5_{key}_{tag}"] <= 1.0
+def test_training_with_shifts_buys_tolerance_over_seeds(ch5):
+    seeds = ch5["ch5_robust_seeds"]
+    assert seeds >= 5
+    keys = ("clean", "shift1", "shift2", "shift3", "shift4", "rot15", "rot30", "scale07",
+            "scale09", "scale13")
+    for tag in ("aug", "plain"):
+        for key in keys:
+            runs = ch5[f"ch5_{key}_{tag}_runs"]
+            assert len(runs) == seeds and all(0.0 <= r <= 1.0 for r in runs)
+            mean = sum(runs) / seeds
+            sd = (sum((r - mean) ** 2 for r in runs) / (seeds - 1)) ** 0.5
+            assert ch5[f"ch5_{key}_{tag}"] == pytest.approx(mean)
+            assert ch5[f"ch5_{key}_{tag}_sd"] == pytest.approx(sd)
+        for r in ch5[f"ch5_clean_{tag}_runs"]:  # whole numbers of test digits
+            assert r * TEST_IMAGES == pytest.approx(round(r * TEST_IMAGES))
         # the prose: accuracy falls with the size of the transformation
         assert ch5[f"ch5_shift4_{tag}"] < ch5[f"ch5_shift1_{tag}"]
         assert ch5[f"ch5_rot30_{tag}"] < ch5[f"ch5_rot15_{tag}"]
-    # the network trained without shifts is less accurate and far more fragile
-    assert ch5["ch5_plain_acc"] < ch5["ch5_torch_acc"]
-    assert ch5["ch5_shift4_aug"] > ch5["ch5_shift4_plain"] + 0.15
+    # the prose: on centered digits the two are about as accurate (within two spreads)...
+    assert abs(ch5["ch5_clean_plain"] - ch5["ch5_clean_aug"]) < 2 * (
+        ch5["ch5_clean_plain_sd"] + ch5["ch5_clean_aug_sd"])
+    # ...but those trained without shifts are far more fragile, beyond the seeds' spread
+    gap = ch5["ch5_shift4_aug"] - ch5["ch5_shift4_plain"]
+    assert gap > 0.15 and gap > 2 * max(ch5["ch5_shift4_aug_sd"], ch5["ch5_shift4_plain_sd"])
     assert ch5["ch5_shift2_aug"] > ch5["ch5_shift2_plain"]
     assert ch5["ch5_shift2_aug"] >= 0.9          # within the range it was trained on
+    better = sum(a > p for a, p in zip(ch5["ch5_shift4_aug_runs"], ch5["ch5_shift4_plain_runs"]))
+    assert ch5["ch5_shift4_seeds_better"] == better
     # shrinking to 0.7 hurts more than enlarging by 1.3
     assert ch5["ch5_scale07_aug"] < ch5["ch5_scale13_aug"]
+    assert 0.0 <= ch5["ch5_shift4_np"] <= 1.0
 
 
 def test_feature_map_count(ch5):
     assert 0 <= ch5["ch5_c3_dead"] < 16
     assert ch5["ch5_digit_label"] in range(10)
+
+
+def test_exercise_answers(ch5):
+    size = 28
+    for k, s in ((5, 1), (2, 2), (5, 1), (2, 2)):
+        size = (size - k) // s + 1
+    assert ch5["ch5_ex_s4_28"] == size == 4 and size < 5  # C5's 5x5 kernel cannot fit
+    assert ch5["ch5_ex_c3_three"] == 16 * 3 * 25 + 16 == 1_216
+    assert ch5["ch5_ex_half_pct"] == pytest.approx(0.005 * ch5["ch5_n_test"])

@@ -217,3 +217,12 @@ def test_vgg16_macs(ch7):
     assert ch7["ch7_macs_to28"] == to28 == 9_335_144_448
     assert ch7["ch7_macs_to28_pct"] == pytest.approx(100 * to28 / macs)
     assert math.isclose(ch7["ch7_macs_total"] / 1e9, 15.47, abs_tol=0.005)
+
+
+def test_exercise_answers(ch7):
+    assert ch7["ch7_ex_block"] == 3 * (9 * 256 * 256 + 256) == 1_770_240
+    assert ch7["ch7_ex_one7"] == 49 * 256 * 256 + 256 == 3_211_520
+    assert ch7["ch7_ex_conv1_bytes"] == 224 * 224 * 64 * 4 == 12_845_056
+    assert ch7["ch7_ex_conv1_mb"] == pytest.approx(12.845056)
+    assert ch7["ch7_ex_last_hw"] == 224 // 2 ** 5 == 7
+    assert ch7["ch7_ex_fc6"] == 7 * 7 * 512 * 4096 + 4096 == 102_764_544

@@ -228,3 +228,9 @@ def test_224_to_28(ch8):
     assert round((STEM_MACS + pools) / 1e6) == 481
     assert sorted(str(481)) == sorted("418")
     assert ch8["ch8_slide_ratio"] == pytest.approx(7485 / 418)
+
+
+def test_exercise_answers(ch8):
+    assert ch8["ch8_ex_4a_out"] == 192 + 208 + 48 + 64 == 512
+    assert ch8["ch8_ex_gap_head"] == 1024 * 1000 + 1000 == 1_025_000
+    assert ch8["ch8_ex_flat_head"] == 7 * 7 * 1024 * 1000 + 1000 == 50_177_000

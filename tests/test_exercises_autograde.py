@@ -1,7 +1,9 @@
 """nbgrader's own grading flow on the course: the source notebooks (the solutions)
 autograde to full marks, the blank release to zero without crashing, each submission
 within 10 seconds (the times are saved to ``test-artifacts/grading-seconds.txt``);
-feedback hides the hidden tests; grades export to CSV.
+feedback hides the hidden tests and never shows a hidden input or an expected value
+(a sample of failing submissions, some of which try to print them); grades export to
+CSV.
 
 One copy of the course in a temporary folder, graded through nbgrader's in-process API
 (the kernels get the repository root on PYTHONPATH, as ``exercises/course.py`` gives
@@ -12,12 +14,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from test_exercises_release import ASSIGNMENTS, copy_course, course
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mutants import leaks  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -52,10 +59,18 @@ def gradebook_scores(root: Path):
     return scores, per_cell
 
 
-def submit(root: Path, name: str, student: str, notebook: Path) -> None:
+def submit(root: Path, name: str, student: str, notebook) -> None:
+    """A notebook file, or a notebook as JSON (a dict)."""
     folder = root / "submitted" / student / name
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(notebook, folder / f"{name}.ipynb")
+    if isinstance(notebook, dict):
+        (folder / f"{name}.ipynb").write_text(json.dumps(notebook))
+    else:
+        shutil.copy(notebook, folder / f"{name}.ipynb")
+
+
+def leak_student(i: int) -> str:
+    return f"leak{i}"
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +82,8 @@ def graded(tmp_path_factory) -> Graded:
     for name in ASSIGNMENTS:
         submit(root, name, "solution", root / "source" / name / f"{name}.ipynb")
         submit(root, name, "blank", root / "release" / name / f"{name}.ipynb")
+    for i, (name, mutant) in enumerate(leaks.LEAKY):
+        submit(root, name, leak_student(i), leaks.submission(name, mutant))
     seconds = course.autograde(root, ASSIGNMENTS)
     tries = {}  # (assignment, student) -> CPU seconds of every try, where there were several
     for name in ASSIGNMENTS:  # a slow try gets another, up to TRIES: the best one is the time
@@ -147,11 +164,38 @@ def test_feedback_hides_the_hidden_tests_and_grades_export(graded):
         assert "BEGIN HIDDEN TESTS" not in html and "_hidden." not in html, student
         assert "receptive_field" in html
     html = (graded.root / "feedback" / "partial" / name / f"{name}.html").read_text()
-    assert "shift raised ValueError" in html and "hidden case" in html
+    assert "shift is wrong for shifts as large as the array" in html and "hidden case" in html
+    assert "it raised ValueError in shift, line" in html
     assert "_shift_cases" not in html and "SALT" not in html
     rows = course.export(graded.root).read_text().splitlines()
     assert rows[0].startswith("assignment,")
-    assert len(rows) == 1 + 3 * len(ASSIGNMENTS)  # a row per student and assignment
+    students = {student for _, student in graded.scores} | {"partial"}
+    assert len(rows) == 1 + len(ASSIGNMENTS) * len(students)  # every student, every assignment
+
+
+def test_feedback_never_shows_a_hidden_input_or_expected_value(graded):
+    """Failing submissions, some printing their inputs in an exception or echoing them as
+    the answer: their feedback pages name the violated properties but hold none of the
+    values the hidden checks handed over or compared with (captured by running the same
+    hidden tests in-process with the same seeds)."""
+    import importlib
+
+    import autograder.assignments as manifests
+
+    names = sorted({name for name, _ in leaks.LEAKY})
+    course.feedback(graded.root, names)
+    for i, (name, mutant) in enumerate(leaks.LEAKY):
+        student = leak_student(i)
+        cells = graded.cells[(name, student)]
+        assert any(got < full for got, full in cells.values()), (name, mutant.name)
+        page = (graded.root / "feedback" / student / name / f"{name}.html").read_text()
+        assert "[contract " in page, (name, mutant.name)
+        assert "BEGIN HIDDEN TESTS" not in page and "_hidden." not in page
+        module = importlib.import_module(f"mutants.{name.split('_')[0]}")
+        arrays = leaks.capture(name, mutant, manifests.load(name),
+                               getattr(module, "SKIP", ()), getattr(module, "NEEDS", None))
+        assert leaks.needles(arrays), (name, mutant.name)
+        assert leaks.leaked(page, arrays) == [], (name, mutant.name)
 
 
 def test_exchange_flow_release_fetch_submit_collect_autograde(tmp_path):

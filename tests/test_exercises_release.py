@@ -258,3 +258,36 @@ def test_check_gradient_compares_with_centred_differences():
     check_gradient(np.tanh, x.copy(), (1 - np.tanh(x) ** 2) * dout, dout, "tanh")
     message = failure(check_gradient, np.tanh, x.copy(), np.tanh(x) * dout, dout, "tanh")
     assert message.startswith("tanh:") and "largest error" in message
+
+
+def test_a_failed_self_check_shows_its_message_first_and_no_library_frames():
+    """IPython renders an exception with ``_render_traceback_`` when it has one: the
+    message, then the line of the cell, and no frame of ``cnnbook/exercise_checks.py``."""
+    import numpy as np
+
+    from cnnbook.exercise_checks import CheckFailed, check_close
+
+    source = "check_close(np.zeros((2, 3)), np.ones((2, 3)), 'demo')\n"
+    with pytest.raises(CheckFailed) as info:
+        exec(compile(source, "<a notebook cell>", "exec"),
+             {"check_close": check_close, "np": np})
+    lines = info.value._render_traceback_()
+    assert lines[0].startswith("CheckFailed: demo: 6 of 6 entries differ")
+    assert lines[1] == "(the self-check called at line 1 of this cell)"
+    assert not any("exercise_checks" in line for line in lines)
+
+
+def test_returning_out_where_a_pair_is_asked_gets_a_hint():
+    """``forward(x)[0]`` on a function that returns only ``out`` takes its first image."""
+    import numpy as np
+
+    from cnnbook.exercise_checks import check_close
+
+    def forward_out_only(x):
+        return x * 2  # should be (out, cache)
+
+    x = np.ones((1, 2, 3, 3))
+    message = failure(check_close, forward_out_only(x)[0], 2 * x, "forward")
+    assert "expected shape (1, 2, 3, 3), got shape (2, 3, 3)" in message
+    assert "return `out, cache`" in message
+    assert "return `out, cache`" not in failure(check_close, np.zeros((1, 2, 3, 4)), x, "f")

@@ -1,5 +1,5 @@
 """cnnbook.explorers.convolution and .backprop: the geometry they highlight equals
-independent arithmetic, and their static state says something."""
+independent arithmetic, and every state of their explorers shows the right numbers."""
 
 from __future__ import annotations
 
@@ -16,7 +16,16 @@ import pytest  # noqa: E402
 from cnnbook.explorers import backprop as bp  # noqa: E402
 from cnnbook.explorers import convolution as cv  # noqa: E402
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+from cnnbook.explorers.component import read_output  # noqa: E402
+
+
+def number(text: str) -> float:
+    return float(text.replace("−", "-"))
+
+
+def shown(explorer, values) -> dict:
+    """What the explorer shows for ``values``, read back from its HTML."""
+    return read_output(explorer.state_html(values))
 
 
 @pytest.fixture(autouse=True)
@@ -115,12 +124,48 @@ def test_patch_figure_shows_the_products():
     np.testing.assert_array_equal(shown, patch * cv.KERNELS["sobel_x"])
 
 
-def test_sliding_window_explorer_static_state():
-    explorer = cv.sliding_window_explorer()
-    assert explorer.png.startswith(PNG_MAGIC)
-    assert explorer.description.endswith("= 65.")
-    assert explorer.values == {"kernel_size": 3, "stride": 1, "padding": 0, "step": 0}
-    assert "image/png" in explorer.figure_area.outputs[0]["data"]
+def test_sliding_window_explorer_first_state_is_new_to_the_page():
+    """The chapter computed step 1 (65) by hand; the explorer starts elsewhere."""
+    ex = cv.sliding_window_explorer()
+    assert ex.initial == {"kernel_size": 3, "stride": 1, "padding": 0, "step": 7}
+    got = shown(ex, ex.initial)
+    assert got["text"].startswith("Step 8 of 25:") and not got["text"].endswith("= 65.")
+    # step 1 is still the worked example
+    assert shown(ex, {**ex.initial, "step": 0})["text"].endswith("= 65.")
+
+
+@pytest.mark.parametrize("factory", [cv.sliding_window_explorer, cv.example_explorer])
+def test_every_convolution_state_shows_the_loops_output(factory):
+    """Input, kernel and output panels, the outlined window and cell, the hidden future
+    cells and the sentence's value, for every reachable setting, against loops."""
+    ex = factory()
+    x = cv.explorer_image() if ex.name == "sliding-window" else cv.EXAMPLE_INPUT
+    kernel = cv.edge_kernel if ex.name == "sliding-window" else cv.example_kernel
+    settings = list(ex.settings())
+    assert len(settings) > 500
+    for v in settings:
+        k, s, p, step = v["kernel_size"], v["stride"], v["padding"], v["step"]
+        expected = loops_cross_correlation(x, kernel(k), s, p)
+        got = shown(ex, v)
+        inp, ker, out = got["panels"]
+        padded = np.pad(np.asarray(x, dtype=float), p)
+        assert [[number(c) for c in row] for row in inp["cells"]] == padded.tolist()
+        assert [[number(c) for c in row] for row in ker["cells"]] == kernel(k).tolist()
+        assert [[number(c) for c in row] for row in out["cells"]] == expected.tolist()
+        i, j = divmod(step, expected.shape[1])
+        assert inp["marks"] == [("window", i * s, j * s, k, k, "")]
+        assert out["marks"][0] == ("cell", i, j, 1, 1, "")
+        hidden = sum(h * w for _, _, _, h, w, _ in out["marks"][1:])
+        assert hidden == expected.size - step - 1
+        assert got["text"].endswith(f"= {expected[i, j]:g}.".replace("-", "−"))
+        assert f"output[{i}, {j}]" in got["text"]
+
+
+def test_convolution_explorer_checks_its_kernels():
+    with pytest.raises(ValueError, match=r"kernels\(3\) must have shape \(3, 3\); got shape \(2, 2\)"):
+        cv.convolution_explorer(kernels=lambda n: np.ones((2, 2))).html()
+    with pytest.raises(ValueError, match=r"x must have 2 dimensions \(H, W\); got shape \(7,\)"):
+        cv.convolution_explorer(np.zeros(7))
 
 
 # ---------------------------------------------------------------------------
@@ -214,18 +259,44 @@ def test_influence_figure():
     assert labels == sorted(f"K{a}{b}" for a in range(3) for b in range(3))
 
 
-def test_backprop_explorer_static_state_and_update():
-    explorer = bp.backprop_explorer()
-    assert explorer.png.startswith(PNG_MAGIC)
-    assert "read by 9 outputs" in explorer.description
-    delta, k = bp.example_arrays((6, 6), 3)
-    _, total = bp.dx_terms(delta, k, 2, 3, (6, 6))
-    assert explorer.description.endswith(f"= {total:g}.")
-    with explorer.hold():
-        explorer.controls["p"].value = 0
-        explorer.controls["q"].value = 0
-    assert "read by 1 output," in explorer.description
-    explorer.controls["kernel_size"].value = 2
-    explorer.controls["stride"].value = 3
-    explorer.controls["p"].value = 2
-    assert "read by no output" in explorer.description
+def test_backprop_explorer_first_state_is_new_to_the_page():
+    """The chapter's figure shows pixel (2, 3) at stride 1, reaching all 9 outputs."""
+    ex = bp.backprop_explorer()
+    assert (ex.initial["stride"], ex.initial["padding"]) == (2, 1)
+    got = shown(ex, ex.initial)
+    assert "read by 2 outputs" in got["text"]
+    assert len(got["panels"][2]["marks"]) == 2  # two of the nine weights
+
+
+@pytest.mark.slow
+def test_every_pixel_gradient_state_matches_torch_autograd():
+    """For every setting the sentence's gradient equals torch's dL/dX[p, q] for the example
+    delta and K, the outlined outputs are those whose window holds the pixel, and the
+    green weights are the ones that multiplied it."""
+    import torch
+
+    ex = bp.backprop_explorer()
+    cache = {}
+    for v in ex.settings():
+        p, q, k, s, pad = v["p"], v["q"], v["kernel_size"], v["stride"], v["padding"]
+        if (k, s, pad) not in cache:
+            delta, kern = bp.example_arrays((6, 6), k, s, pad)
+            x = torch.zeros(1, 1, 6, 6, dtype=torch.float64, requires_grad=True)
+            y = torch.nn.functional.conv2d(x, torch.tensor(kern)[None, None], stride=s,
+                                           padding=pad)
+            (y * torch.tensor(delta)).sum().backward()
+            cache[k, s, pad] = x.grad[0, 0].numpy()
+        got = shown(ex, v)
+        pairs = brute_force_contributions(p, q, (6, 6), k, s, pad)
+        if pairs:
+            assert got["text"].endswith(f"= {cache[k, s, pad][p, q]:g}.".replace("-", "−")), v
+            rows, cols = [i for i, *_ in pairs], [j for _, j, *_ in pairs]
+            assert got["panels"][1]["marks"] == [("cell", min(rows), min(cols),
+                                                  max(rows) - min(rows) + 1,
+                                                  max(cols) - min(cols) + 1, "")]
+            assert sorted((r, c) for _, r, c, *_ in got["panels"][2]["marks"]) == \
+                sorted({(a, b) for *_, a, b in pairs})
+        else:
+            assert cache[k, s, pad][p, q] == 0
+            assert "read by no output" in got["text"] and got["text"].endswith("= 0.")
+        assert ("window", p + pad, q + pad, 1, 1, "") in got["panels"][0]["marks"]

@@ -1,5 +1,5 @@
 """The pooling and receptive-field explorers: geometry against hand arithmetic, torch and
-brute-force perturbation; figures and widgets built without errors."""
+brute-force perturbation; every state of the explorers against torch and the recurrence."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ import pytest  # noqa: E402
 
 from cnnbook.explorers import pooling as P  # noqa: E402
 from cnnbook.explorers import receptive_field as R  # noqa: E402
+from cnnbook.explorers.component import read_output  # noqa: E402
 from cnnbook.spec import Conv, MaxPool  # noqa: E402
+
+
+def number(text: str) -> float:
+    return float(text.replace("−", "-"))
 
 
 @pytest.fixture(autouse=True)
@@ -116,7 +121,8 @@ def test_pool_plane_rejects_bad_arguments():
 def test_describe_pooling_states_the_numbers():
     st = P.pool_plane(P.EXAMPLE_INPUT, 3, 2, 0, "max")
     text = P.describe_pooling(st, 0)
-    assert "3x3 output" in text and "maximum 9 is at (2, 2)" in text and "collects 4" in text
+    assert "3×3 output" in text and "maximum 9 is at (2, 2)" in text
+    assert "collect up to 4" in text
     assert "first in scan order" in P.describe_pooling(st, 2)
     avg = P.describe_pooling(P.pool_plane(P.EXAMPLE_INPUT, 3, 1, 1, "average"), 0)
     assert "5 of its 9 cells are padding" in avg and "20/9" in avg
@@ -130,21 +136,53 @@ def test_plot_pooling_has_three_panels():
     assert "window (1, 1)" in fig.axes[0].get_title()
 
 
-def test_pooling_explorer_static_state_and_controls():
-    import ipywidgets  # noqa: F401  (required: the explorer is a widget)
+def test_pooling_explorer_first_state_is_new_to_the_page():
+    """The chapter's figures show max pooling; the explorer starts with a padded average."""
     ex = P.pooling_explorer()
-    assert ex.png.startswith(b"\x89PNG")
-    assert "collects 4" in ex.description
-    with ex.hold():
-        ex.controls["kernel"].value = 2
-        ex.controls["padding"].value = 1
-    assert ex.controls["padding"].max == 1
-    ex.controls["kernel"].value = 1  # padding must follow down to 0
-    assert ex.controls["padding"].value == 0
-    # 1x1 windows with stride 2 on 7x7: (7 - 1) // 2 + 1 = 4 per axis, windows 0..15
-    assert ex.controls["window"].max == 4 * 4 - 1
-    ex.controls["mode"].value = "average"
-    assert ex.description.startswith("Average pooling")
+    assert ex.initial == {"mode": "average", "kernel": 2, "stride": 1, "padding": 1, "window": 0}
+    text = read_output(ex.state_html())["text"]
+    assert "3 of its 4 cells are padding" in text and "4/4 = 1" in text
+
+
+def test_pooling_explorer_keeps_padding_and_window_in_range():
+    ex = P.pooling_explorer()
+    assert ex.normalise({"kernel": 2, "padding": 2}) ["padding"] == 1
+    v = ex.normalise({"kernel": 4, "stride": 3, "padding": 2, "window": 99})
+    assert v["window"] == 3 * 3 - 1  # (7 + 4 - 4) // 3 + 1 = 3 per axis
+
+
+@pytest.mark.slow
+def test_every_pooling_state_matches_torch():
+    """Output panel = torch's pooling, gradient panel = torch's autograd with ones from every
+    output, the outlined window and the winning cell (max) for every reachable setting."""
+    import torch
+    import torch.nn.functional as F
+
+    ex = P.pooling_explorer()
+    x = torch.tensor(P.EXAMPLE_INPUT)[None, None]
+    done = {}
+    for v in ex.settings():
+        mode, k, s, pad, w = v["mode"], v["kernel"], v["stride"], v["padding"], v["window"]
+        if (mode, k, s, pad) not in done:
+            xg = x.clone().requires_grad_(True)
+            pool = F.max_pool2d if mode == "max" else F.avg_pool2d
+            y = pool(xg, k, s, pad)
+            y.sum().backward()
+            done[mode, k, s, pad] = y[0, 0].detach().numpy(), xg.grad[0, 0].numpy()
+        y, dx = done[mode, k, s, pad]
+        inp, out, grad = read_output(ex.state_html(v))["panels"]
+        np.testing.assert_allclose([[number(c) for c in r] for r in out["cells"]], y, atol=0.005)
+        inner = [row[pad:len(row) - pad] for row in grad["cells"][pad:len(grad["cells"]) - pad]]
+        np.testing.assert_allclose([[number(c) for c in r] for r in inner], dx, atol=0.005)
+        i, j = divmod(w, y.shape[1])
+        assert inp["marks"][0] == ("window", i * s, j * s, k, k, "")
+        assert out["marks"] == [("cell", i, j, 1, 1, "")]
+        if mode == "max":
+            window = np.pad(P.EXAMPLE_INPUT, pad, constant_values=-np.inf)[
+                i * s:i * s + k, j * s:j * s + k]
+            a, b = np.unravel_index(np.argmax(window), window.shape)  # first maximum
+            assert inp["marks"][1] == ("winner", i * s + a, j * s + b, 1, 1, "")
+            assert number(inp["cells"][i * s + a][j * s + b]) == y[i, j]
 
 
 # ---------------------------------------------------------------------------
@@ -252,16 +290,43 @@ def test_plot_receptive_field_has_two_panels():
     assert len(fig.axes[0].get_yticklabels()) == 5  # input + 4 layers
 
 
-def test_receptive_field_explorer_static_state_and_controls():
-    import ipywidgets  # noqa: F401  (required: the explorer is a widget)
+def test_receptive_field_explorer_first_state_is_new_to_the_page():
+    """The chapter's figure: three plain 3x3 convolutions. The explorer starts with pooling."""
     ex = R.receptive_field_explorer()
-    assert ex.png.startswith(b"\x89PNG")
-    assert "7x7 square" in ex.description
-    with ex.hold():
-        ex.controls["kernel"].value = 7
-        ex.controls["stride"].value = 3
-        ex.controls["pooling"].value = R.POOLING[1]
-        ex.controls["layers"].value = 5
-    # 16 -> 6 -> 3 -> 1 ...: only as many layers as fit on the input remain
-    assert ex.controls["layers"].value < 5
-    assert ex.controls["row"].max >= 0 and ex.controls["row"].value <= ex.controls["row"].max
+    assert ex.initial["pooling"] == R.POOLING[1] and ex.initial["layers"] == 2
+    assert "grows 3, 4, 8, 10 pixels" in read_output(ex.state_html())["text"]
+
+
+def test_receptive_field_explorer_keeps_layers_and_unit_in_range():
+    ex = R.receptive_field_explorer()
+    v = ex.normalise({"kernel": 5, "stride": 2, "pooling": R.POOLING[1], "layers": 4,
+                      "unit": 9})
+    # 16 -> 8 -> 4 -> 2 -> 1: two convolutions with pooling fit, and one unit is left
+    assert v["layers"] == 2 and v["unit"] == 0
+
+
+@pytest.mark.slow
+def test_every_receptive_field_state_matches_the_recurrence_and_the_cone():
+    """The sentence's sizes and span come from receptive_fields; the red bars cover the
+    cone's units at every level; the shaded pixels are the cone's input level (which
+    test_cone_matches_brute_force_perturbation holds against perturbing the input)."""
+    from cnnbook.shapes import receptive_fields
+
+    ex = R.receptive_field_explorer()
+    settings = list(ex.settings())
+    assert len(settings) > 300
+    for v in settings:
+        stack = R.conv_stack(v["layers"], v["kernel"], v["stride"], v["pooling"])
+        fields = receptive_fields(stack, (16, 16))
+        got = read_output(ex.state_html(v))
+        text = got["text"]
+        assert f"grows {', '.join(str(f.size[0]) for f in fields)} pixels" in text, v
+        (r0, r1), _ = R.field_span(stack, 16, (v["unit"], v["unit"]))
+        assert f"rows and columns {r0} to {r1}".replace(" -", " −") in text
+        lanes, image = got["panels"]
+        assert len(lanes["marks"]) <= len(fields) + 1
+        a0, a1 = R.dependency_cone(stack, 16, v["unit"])[0]
+        lo, hi = max(a0, 0), min(a1, 15)
+        shade = [m for m in image["marks"] if m[0] == "shade"]
+        m = R.MARGIN // 2
+        assert shade == [("shade", lo + m, lo + m, hi - lo + 1, hi - lo + 1, "")]

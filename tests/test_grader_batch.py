@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import shutil
+import stat
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -148,7 +153,7 @@ def test_cli_documents_everything_and_reports_course_errors(tmp_path, capsys):
         assert option in text
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
     assert cli_main(["--course", str(tmp_path), "--assignment", "nope", "--no-progress"]) == 2
-    assert "no source notebook" in capsys.readouterr().err
+    assert "no assignment with a source notebook" in capsys.readouterr().err
     # the whole command on the tiny course
     paths = tc.fresh(tmp_path / "tiny")
     tc.submit(paths["course"], "ada", tc.submission(paths["course"]))
@@ -181,3 +186,217 @@ def test_a_dying_worker_costs_one_submission(tmp_path):
     assert "worker process died" in by["poison"].error
     assert all(by[n].score == 7 for n in ("ada", "bob", "cy", "dee"))
     assert "NOT GRADED" in report.summary() and "poison" in report.summary()
+
+
+# ---------------------------------------------------------------------------
+# outputs an instructor can trust
+# ---------------------------------------------------------------------------
+
+def _csv_rows(path):
+    return {r["student_id"]: r for r in csv.DictReader(open(path, newline=""))}
+
+
+def _feedback_score(tmp_path, student):
+    page = (tmp_path / "reports" / "feedback" / f"{student}.html").read_text()
+    m = re.search(r"Autograded score: ([\d.]+) of ([\d.]+) points", page)
+    return float(m.group(1)), float(m.group(2))
+
+
+def _gradebook_score(course, student):
+    with _gradebook(course) as gb:
+        sub = gb.find_submission("tiny", student)
+        return sum(g.auto_score or 0 for nb in sub.notebooks for g in nb.grades
+                   if g.cell_type == "code")
+
+
+@pytest.mark.slow
+def test_a_regrade_of_one_student_keeps_the_class_and_every_output_agrees(tmp_path):
+    paths = _course(tmp_path)
+    course = paths["course"]
+    first = grade_assignment(tc.options(paths, tmp_path, workers=1))
+    assert first.exit_status == 0 and not first.merged
+    # bob fixes scale; only bob is regraded
+    tc.submit(course, "bob", tc.submission(course, NO_BACKWARD))
+    again = grade_assignment(tc.options(paths, tmp_path, workers=1, students=("bob",)))
+    assert [r.student for r in again.results] == ["bob"] and again.results[0].score == 5
+    assert again.merged and again.kept == ["ada", "cy"]
+    assert "merged into" in again.summary() and "1 graded now, 2 kept" in again.summary()
+    rows = _csv_rows(again.csv)
+    assert set(rows) == {"ada", "bob", "cy"}
+    assert [rows[s]["score"] for s in ("ada", "bob", "cy")] == ["7", "5", "0"]
+    doc = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert [(r["student"], r["score"]) for r in doc["results"]] == [("ada", 7), ("bob", 5),
+                                                                     ("cy", 0)]
+    # the gradebook, the CSV and the feedback pages say the same for everyone
+    for student in ("ada", "bob", "cy"):
+        csv_score = float(rows[student]["score"])
+        assert _gradebook_score(course, student) == csv_score
+        assert _feedback_score(tmp_path, student) == (csv_score, 7.0)
+        page = (tmp_path / "reports" / "feedback" / f"{student}.html").read_text()
+        assert "overflow-wrap:anywhere" in page and "Content-Security-Policy" in page
+        by_test = {t["grade_id"]: t["points"] for r in doc["results"] if r["student"] == student
+                   for nb in r["notebooks"] for t in nb["tests"]}
+        assert all(float(rows[student][gid]) == pts for gid, pts in by_test.items())
+    # grading the whole class again replaces the file, with no merge
+    whole = grade_assignment(tc.options(paths, tmp_path, workers=1))
+    assert not whole.merged and set(_csv_rows(whole.csv)) == {"ada", "bob", "cy"}
+
+
+NONDETERMINISTIC = {"scale": "import os\n\ndef scale(x, a):\n"
+                             "    return x * a if os.urandom(1)[0] % 2 else x\n"}
+
+
+@pytest.mark.slow
+def test_repeat_flags_answers_whose_points_change(tmp_path):
+    paths = tc.fresh(tmp_path)
+    c = paths["course"]
+    tc.submit(c, "ada", tc.submission(c))
+    for i in range(4):  # each differs between two gradings with probability 1/2
+        tc.submit(c, f"coin{i}", tc.submission(c, NONDETERMINISTIC))
+    report = grade_assignment(tc.options(paths, tmp_path, workers=2, repeat=2))
+    by = {r.student: r for r in report.results}
+    assert by["ada"].repeats == [7, 7] and not by["ada"].varies
+    flagged = [s for s, r in by.items() if r.varies]
+    assert all(len(set(by[s].repeats)) == 2 for s in flagged)
+    assert all(len(set(by[s].repeats)) == 1 for s in by if s not in flagged)
+    rows = _csv_rows(report.csv)
+    assert rows["ada"]["repeats"] == "same: 7 7"
+    for s in flagged:
+        assert rows[s]["repeats"].startswith("DIFFER: ")
+        assert s in report.summary().split("SCORES DIFFER ON REPEAT")[1]
+    # the chance that none of four coins differs is 1/16: repeat until one does
+    tries = 0
+    while not flagged and tries < 4:
+        tries += 1
+        report = grade_assignment(tc.options(paths, tmp_path, workers=2, repeat=2,
+                                             students=("coin0", "coin1", "coin2", "coin3")))
+        flagged = [r.student for r in report.results if r.varies]
+    assert flagged, "no nondeterministic submission was flagged"
+    assert "SCORES DIFFER ON REPEAT" in report.summary()
+
+
+@pytest.mark.slow
+def test_a_locked_gradebook_and_unwritable_reports_mid_batch(tmp_path):
+    """After the first student: the gradebook is locked by another program, and the
+    feedback folder and the CSV become impossible to write. Every student is still graded;
+    each is reported for what could not be written; the JSON has them all."""
+    import sqlite3
+
+    paths = _course(tmp_path)
+    course, reports = paths["course"], tmp_path / "reports"
+    lock = {}
+
+    def sabotage(result):
+        if lock:
+            return
+        db = sqlite3.connect(course / "gradebook.db", timeout=0)
+        db.execute("BEGIN EXCLUSIVE")
+        lock["db"] = db
+        shutil.rmtree(reports / "feedback")
+        (reports / "feedback").write_text("not a folder")
+        (reports / "grades.csv").unlink(missing_ok=True)
+        (reports / "grades.csv").mkdir()
+
+    start = time.monotonic()
+    report = grade_assignment(tc.options(paths, tmp_path, workers=1, on_result=sabotage))
+    lock["db"].rollback()
+    lock["db"].close()
+    assert time.monotonic() - start < 60
+    by = {r.student: r for r in report.results}
+    assert set(by) == {"ada", "bob", "cy"} and by["ada"].not_recorded == []
+    for student in ("bob", "cy"):
+        why = " ".join(by[student].not_recorded)
+        assert "gradebook" in why and "feedback page not written" in why
+    assert "locked" in " ".join(by["bob"].not_recorded)
+    assert report.exit_status == 1 and any("grades.csv" in e for e in report.output_errors)
+    summary = report.summary()
+    assert "NOT RECORDED" in summary and "NOT WRITTEN" in summary
+    doc = json.loads((reports / "results.json").read_text())
+    assert {r["student"]: r["score"] for r in doc["results"]} == {"ada": 7, "bob": 3, "cy": 0}
+    with _gradebook(course) as gb:
+        assert [s.student_id for s in gb.assignment_submissions("tiny")] == ["ada"]
+
+
+@pytest.mark.slow
+def test_an_interrupted_batch_keeps_every_finished_student(tmp_path):
+    paths = _course(tmp_path)
+    seen = []
+
+    def interrupt(result):
+        seen.append(result.student)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        grade_assignment(tc.options(paths, tmp_path, workers=1, on_result=interrupt))
+    rows = _csv_rows(tmp_path / "reports" / "grades.csv")
+    assert set(rows) == set(seen) == {"ada", "bob"}
+    doc = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert [r["student"] for r in doc["results"]] == ["ada", "bob"]
+    with _gradebook(paths["course"]) as gb:
+        assert sorted(s.student_id for s in gb.assignment_submissions("tiny")) == ["ada", "bob"]
+
+
+_SALT_PROBE = """\
+def scale(student):
+    import os
+    from autograder import seeds
+    assert seeds.salt() != seeds.DEVELOPMENT_SALT, "graded with the development salt"
+    assert seeds.salt() == seeds.load(os.environ[seeds.SALT_FILE_ENV]), "not the course's salt"
+    assert seeds.seed("probe") == int(os.environ.get("EXPECTED_PROBE", seeds.seed("probe")))
+    _scale(student)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_course_salt_is_drawn_once_kept_and_used_by_the_checks(tmp_path, workers,
+                                                                   monkeypatch):
+    from autograder import seeds
+
+    monkeypatch.delenv(seeds.SALT_FILE_ENV, raising=False)
+    for name in [m for m in sys.modules if m.split(".")[0] == "tinychecks"]:
+        monkeypatch.delitem(sys.modules, name)  # this test's checks, not an earlier one's
+    paths = tc.fresh(tmp_path)
+    course, checks = paths["course"], paths["checks"] / "tinychecks" / "checks.py"
+    checks.write_text(checks.read_text().replace("def scale(student):", "def _scale(student):")
+                      + _SALT_PROBE)
+    tc.submit(course, "ada", tc.submission(course))
+    salt_file = course / seeds.SALT_FILE_NAME
+    assert not salt_file.exists()
+    first = grade_assignment(tc.options(paths, tmp_path, workers=workers))
+    assert first.results[0].score == 7, first.results[0].tests[0].message
+    assert first.salt_created and "drew a new salt" in first.summary()
+    assert stat.S_IMODE(salt_file.stat().st_mode) == 0o600
+    salt = seeds.load(salt_file)
+    again = grade_assignment(tc.options(paths, tmp_path, workers=workers))
+    assert not again.salt_created and seeds.load(salt_file) == salt
+    assert again.results[0].score == 7
+    assert seeds.SALT_FILE_ENV not in os.environ  # restored after the batch
+    # the instructor's own salt, given as a file: the checks draw from it
+    own = tmp_path / "own.salt"
+    own.write_text("our-own-salt-for-this-term\n")
+    with seeds.using("our-own-salt-for-this-term"):
+        monkeypatch.setenv("EXPECTED_PROBE", str(seeds.seed("probe")))
+    mine = grade_assignment(tc.options(paths, tmp_path, workers=workers, salt_file=own))
+    assert mine.results[0].score == 7, mine.results[0].tests[0].message
+    monkeypatch.setenv("EXPECTED_PROBE", "1")
+    wrong = grade_assignment(tc.options(paths, tmp_path, workers=workers, salt_file=own))
+    assert wrong.results[0].score == 5  # the probe can fail
+
+
+def test_usage_errors_name_the_fix(tmp_path, capsys):
+    paths = tc.fresh(tmp_path)
+    course = str(paths["course"])
+    common = ["--course", course, "--no-progress", "--manifest-package", "tinychecks",
+              "--python-path", str(paths["checks"])]
+    assert cli_main(common + ["--assignment", "tinny"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'tiny'" in err and "the assignments are: tiny" in err
+    shutil.copytree(paths["course"] / "source" / "tiny", paths["course"] / "source" / "later")
+    assert cli_main(common + ["--assignment", "later"]) == 2
+    assert "make release" in capsys.readouterr().err
+    assert not (paths["course"] / "hidden_inputs.salt").exists()  # nothing graded yet
+    for bad in (["--student", "=1+2"], ["--student", "../bob"], ["--repeat", "0"]):
+        assert cli_main(common + ["--assignment", "tiny"] + bad) == 2
+        assert "error:" in capsys.readouterr().err

@@ -10,6 +10,8 @@ from threadpoolctl import threadpool_limits
 
 import cnnbook.numpy as cn
 from cnnbook import spec
+from cnnbook.torch import build as tbuild
+from same_network import twins
 
 ATOL = 1e-10
 
@@ -32,38 +34,11 @@ MIXED_GAP = spec.Architecture("gap", (2, 9, 8), (
 ))
 
 
-def torch_twin(model):
-    """The same network in torch, weights copied (names line up: "0.weight", ...)."""
-    layers = []
-    for m in model:
-        if isinstance(m, cn.Conv2d):
-            layers.append(torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride,
-                                          m.padding, groups=m.groups, bias="bias" in m.params))
-        elif isinstance(m, cn.Linear):
-            layers.append(torch.nn.Linear(m.in_features, m.out_features, bias="bias" in m.params))
-        elif isinstance(m, cn.MaxPool2d):
-            layers.append(torch.nn.MaxPool2d(**m.kwargs))
-        elif isinstance(m, cn.AvgPool2d):
-            layers.append(torch.nn.AvgPool2d(**m.kwargs))
-        elif isinstance(m, cn.LRN):
-            layers.append(torch.nn.LocalResponseNorm(**m.kwargs))
-        elif isinstance(m, cn.GlobalAvgPool):
-            layers.append(torch.nn.AdaptiveAvgPool2d(1))
-        elif isinstance(m, cn.Dropout):
-            layers.append(torch.nn.Dropout(m.p))
-        else:
-            layers.append({cn.ReLU: torch.nn.ReLU, cn.Tanh: torch.nn.Tanh,
-                           cn.Sigmoid: torch.nn.Sigmoid, cn.Flatten: torch.nn.Flatten}[type(m)]())
-    net = torch.nn.Sequential(*layers).double()
-    net.load_state_dict({k: torch.tensor(v) for k, v in model.params.items()})
-    return net
-
-
 @pytest.mark.parametrize("arch", [MIXED, MIXED_GAP, LENET])
 def test_built_network_matches_torch_forward_and_backward(arch):
     rng = np.random.default_rng(0)
-    model = cn.build(arch, rng, dtype=np.float64).eval()  # eval: dropout off in both
-    net = torch_twin(model).eval()
+    net, model = twins(arch)
+    net.eval(), model.eval()  # eval: dropout off in both
     x = rng.standard_normal((3, *arch.input_shape))
     out = model.forward(x)
     dout = rng.standard_normal(out.shape)
@@ -89,15 +64,6 @@ def test_lenet_has_61706_parameters_and_keeps_float32():
     dx = model.backward(np.ones_like(out))
     assert dx.dtype == np.float32
     assert all(p.dtype == np.float32 and g.dtype == np.float32 for p, g in model.parameters())
-
-
-def test_build_refuses_branching_layers():
-    arch = spec.Architecture("g", (3, 28, 28), (spec.Inception(8, 4, 8, 2, 4, 4),))
-    with pytest.raises(ValueError, match="Inception is not implemented"):
-        cn.build(arch, np.random.default_rng(0))
-    aux = spec.Architecture("a", (3, 28, 28), (spec.AuxHead((spec.Flatten(),)),))
-    with pytest.raises(ValueError, match="AuxHead"):
-        cn.build(aux, np.random.default_rng(0))
 
 
 def test_initialisation_is_torchs_default_and_seeded():
@@ -129,22 +95,14 @@ def test_backward_overwrites_grads_in_place_and_checks_order():
     assert not grad_array.any()
 
 
-def test_load_params_takes_torch_weights():
+def test_float32_model_takes_torch_weights():
     rng = np.random.default_rng(3)
-    model = cn.build(MIXED_GAP, rng, dtype=np.float32)
-    net = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, bias=False), torch.nn.ReLU(),
-                              torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
-                              torch.nn.Linear(4, 3))
-    model.load_params({k: v.detach().numpy() for k, v in net.state_dict().items()})
+    net = tbuild(MIXED_GAP, generator=3)
+    model = cn.build(MIXED_GAP, rng, dtype=np.float32).load_state_dict(net.state_dict())
     x = rng.standard_normal((2, 2, 9, 8)).astype(np.float32)
-    np.testing.assert_allclose(model.forward(x), net(torch.tensor(x)).detach().numpy(),
-                               rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match="missing"):
-        model.load_params({"0.weight": np.zeros((4, 2, 3, 3))})
-    bad = {k: v.detach().numpy() for k, v in net.state_dict().items()}
-    bad["4.bias"] = np.zeros(5)
-    with pytest.raises(ValueError, match=r"4.bias must have shape \(3,\)"):
-        model.load_params(bad)
+    out = model.forward(x)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, net(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_float64_upstream_gradient_keeps_float32_layers_float32():
@@ -170,8 +128,7 @@ def test_train_eval_propagate_to_dropout():
 @pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 1e-2)])
 def test_sgd_matches_torch(momentum, weight_decay):
     rng = np.random.default_rng(2)
-    model = cn.build(MIXED_GAP, rng, dtype=np.float64)
-    net = torch_twin(model)
+    net, model = twins(MIXED_GAP, seed=2)
     opt = cn.SGD(model, lr=0.1, momentum=momentum, weight_decay=weight_decay)
     opt_t = torch.optim.SGD(net.parameters(), lr=0.1, momentum=momentum,
                             weight_decay=weight_decay)
@@ -238,7 +195,134 @@ def test_fit_and_evaluate_learn_a_simple_task():
     assert history["loss"][-1] < history["loss"][0]
 
 
-def test_numpy_layers_never_import_torch():
-    code = ("import sys, cnnbook.numpy, cnnbook.gradcheck; "
-            "sys.exit(1 if any(m.split('.')[0] == 'torch' for m in sys.modules) else 0)")
+def test_numpy_layers_and_builder_never_import_torch():
+    """Import, build GoogLeNet with aux heads, load a state dict, run it: torch stays out."""
+    code = (
+        "import sys, numpy as np, cnnbook.numpy as cn, cnnbook.gradcheck\n"
+        "from cnnbook import architectures\n"
+        "model = cn.build(architectures.googlenet(aux=True, num_classes=3), 0)\n"
+        "model.load_state_dict(model.state_dict())\n"
+        "main, a1, a2 = model.forward(np.zeros((1, 3, 224, 224), np.float32))\n"
+        "model.backward((main, a1, a2))\n"
+        "sys.exit(1 if any(m.split('.')[0] == 'torch' for m in sys.modules) else 0)\n")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+# --- state dicts -------------------------------------------------------------------------
+
+def test_state_dict_is_a_copy_and_round_trips_between_numpy_models():
+    a = cn.build(MIXED_GAP, 0, dtype=np.float64)
+    b = cn.build(MIXED_GAP, 1, dtype=np.float64)
+    x = np.random.default_rng(2).standard_normal((2, *MIXED_GAP.input_shape))
+    assert not np.allclose(a.forward(x), b.forward(x))
+    state = a.state_dict()
+    assert list(state) == ["conv1.weight", "fc1.weight", "fc1.bias"]
+    state["fc1.bias"][...] = 99.0  # a copy: the model does not change
+    assert not (a.params["fc1.bias"] == 99.0).any()
+    b.load_state_dict(a.state_dict())
+    np.testing.assert_array_equal(a.forward(x), b.forward(x))
+
+
+def test_load_state_dict_takes_tensors_that_require_grad_and_keeps_arrays_and_dtypes():
+    net = tbuild(MIXED_GAP, generator=0)
+    model = cn.build(MIXED_GAP, 0)  # float32
+    arrays = {name: p for name, p, _ in model.named_parameters()}
+    opt = cn.SGD(model, lr=0.1)
+    model.load_state_dict(dict(net.named_parameters()))  # tensors with requires_grad=True
+    for name, p in net.named_parameters():
+        assert model.params[name] is arrays[name] and arrays[name].dtype == np.float32
+        np.testing.assert_array_equal(arrays[name], p.detach().numpy())
+    assert all(p is q for (p, _), (q, _) in zip(opt.pairs, model.parameters()))
+    model.load_state_dict({k: v.double().numpy() for k, v in net.state_dict().items()})
+    assert all(p.dtype == np.float32 for p, _ in model.parameters())
+
+
+@pytest.mark.parametrize("change, error, message", [
+    (lambda s: s.pop("fc1.bias"), ValueError,
+     r"missing keys \['fc1.bias'\], unexpected keys \[\]"),
+    (lambda s: s.update(extra=np.zeros(1)), ValueError,
+     r"missing keys \[\], unexpected keys \['extra'\]"),
+    (lambda s: s.update({"fc1.bias": np.zeros(4)}), ValueError,
+     r"state_dict\['fc1.bias'\] must have shape \(3,\); got \(4,\)"),
+    (lambda s: s.update({"fc1.bias": np.array(["a", "b", "c"])}), TypeError,
+     r"state\['fc1.bias'\] must be a numeric array"),
+])
+def test_a_bad_state_dict_is_refused_and_changes_nothing(change, error, message):
+    model = cn.build(MIXED_GAP, 0)
+    before = model.state_dict()
+    state = {k: v + 1 for k, v in before.items()}
+    change(state)
+    with pytest.raises(error, match=message):
+        model.load_state_dict(state)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+    with pytest.raises(TypeError, match="state_dict must be a mapping"):
+        model.load_state_dict(list(before.items()))
+
+
+def test_state_dict_includes_buffers_of_any_module():
+    class Scale(cn.Module):
+        """A module with a saved, untrained array (as batch norm's running statistics)."""
+
+        def __init__(self):
+            super().__init__()
+            self.buffers["factor"] = np.ones(3)
+
+        def forward(self, x):
+            return x * self.buffers["factor"]
+
+    model = cn.Sequential({"fc": cn.Linear(2, 3, rng=0, dtype=np.float64), "scale": Scale()})
+    assert list(model.state_dict()) == ["fc.weight", "fc.bias", "scale.factor"]
+    assert list(model.params) == ["fc.weight", "fc.bias"]  # buffers are not trained
+    state = model.state_dict()
+    state["scale.factor"] = np.array([1.0, 2.0, 3.0])
+    model.load_state_dict(state)
+    np.testing.assert_array_equal(model.forward(np.ones((1, 2))) / model["fc"].forward(
+        np.ones((1, 2))), [[1.0, 2.0, 3.0]])
+
+
+# --- containers --------------------------------------------------------------------------
+
+def test_sequential_names_its_layers_by_position_or_by_the_keys_given():
+    by_position = cn.Sequential(cn.Linear(2, 3, rng=0), cn.ReLU())
+    assert by_position.names == ["0", "1"] and list(by_position.params) == ["0.weight", "0.bias"]
+    by_name = cn.Sequential({"fc": cn.Linear(2, 3, rng=0), "act": cn.ReLU()})
+    assert by_name.names == ["fc", "act"] and by_name["fc"] is by_name[0]
+    assert list(by_name) == by_name.layers and len(by_name) == 2
+    assert "(fc): Linear(2, 3)" in repr(by_name)
+    with pytest.raises(KeyError, match=r"no layer named 'fc2'; names are \['fc', 'act'\]"):
+        by_name["fc2"]
+    with pytest.raises(ValueError, match="without '.'"):
+        cn.Sequential({"a.b": cn.ReLU()})
+    with pytest.raises(TypeError, match="layer '1' must be a cnnbook.numpy Module; got int"):
+        cn.Sequential(cn.ReLU(), 3)
+
+
+def test_network_backward_checks_what_forward_returned():
+    arch = spec.Architecture("aux", (2, 6, 6), (
+        spec.Conv(3, 3), spec.AuxHead((spec.Flatten(), spec.Linear(2)), name="side"),
+        spec.Flatten(), spec.Linear(4)))
+    model = cn.build(arch, 0, dtype=np.float64)
+    with pytest.raises(RuntimeError, match="before forward"):
+        model.backward(np.ones((1, 4)))
+    main, side = model.train().forward(np.ones((1, 2, 6, 6)))
+    assert main.shape == (1, 4) and side.shape == (1, 2)
+    with pytest.raises(TypeError, match=r"tuple of 2 gradients \(main output and aux heads "
+                                        r"side\).*got ndarray"):
+        model.backward(np.ones((1, 4)))
+    with pytest.raises(TypeError, match="must be an array; got None"):
+        model.backward((None, np.ones((1, 2))))
+    assert model.backward((np.ones((1, 4)), np.ones((1, 2)))).shape == (1, 2, 6, 6)
+    out = model.eval().forward(np.ones((1, 2, 6, 6)))
+    with pytest.raises(TypeError, match="one array"):
+        model.backward((out,))
+    assert model.backward(np.ones_like(out)).shape == (1, 2, 6, 6)
+
+
+def test_build_rejects_what_is_not_an_architecture_or_a_float_dtype():
+    with pytest.raises(TypeError, match="Architecture"):
+        cn.build(LENET.layers, 0)
+    with pytest.raises(TypeError, match="dtype must be float32 or float64; got int64"):
+        cn.build(LENET, 0, dtype=np.int64)
+    with pytest.raises(ValueError, match=r"'conv1' \(Conv\) cannot take an input"):
+        cn.build(spec.Architecture("tiny", (1, 4, 4), (spec.Conv(2, 5),)), 0)

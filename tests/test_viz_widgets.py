@@ -168,60 +168,103 @@ def test_worked_example_is_65():
     assert widgets.example_kernel(5).shape == (5, 5)
 
 
-def test_explorer_static_state_is_a_real_picture_and_sentence():
-    ex = widgets.convolution_explorer()
-    assert ex.description.endswith("= 65.")
-    assert ex.png.startswith(b"\x89PNG") and len(ex.png) > 5_000
-    (output,) = ex.figure_area.outputs
-    assert output["output_type"] == "display_data"
-    assert base64.b64decode(output["data"]["image/png"]) == ex.png
-    assert "65" in ex.text.value
-    bundle = ex._repr_mimebundle_()
-    assert bundle["text/plain"] == ex.description
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert plt.get_fignums() == []  # the rendered figure was closed, not left to show twice
+def test_introduction_explorer_starts_past_what_the_page_computed():
+    """The introduction computes the first window (65) without padding; its explorer starts
+    with padding 1 and stride 2, and shows numbers equal to explicit loops."""
+    from cnnbook.explorers.component import read_output
+
+    ex = widgets.convolution_explorer(stride=2, padding=1, step=5, name="convolution")
+    assert ex.initial == {"kernel_size": 3, "stride": 2, "padding": 1, "step": 5}
+    got = read_output(ex.state_html())
+    expected = naive_cross_correlation(widgets.EXAMPLE_INPUT, widgets.EXAMPLE_KERNEL, 2, 1)
+    out = got["panels"][2]["cells"]
+    assert [[float(c) for c in row] for row in out] == expected.tolist()
+    assert got["text"].endswith(f"output[1, 1] = 7·1 + 8·0 + 3·2 + 8·1 + 9·1 + 4·1 + 6·2 + "
+                                f"7·1 + 5·1 = {expected[1, 1]:g}.")
+    assert not got["text"].endswith("= 65.")
 
 
-def test_explorer_recomputes_on_change_and_keeps_step_in_range():
-    ex = widgets.convolution_explorer()
+def test_live_explorer_recomputes_on_change_and_keeps_step_in_range():
+    ex = widgets.live(widgets.convolution_explorer())
     assert ex.controls["step"].max == 24
     ex.controls["step"].value = 24
     expected = naive_cross_correlation(widgets.EXAMPLE_INPUT, widgets.EXAMPLE_KERNEL, 1, 0)
-    assert "gives output[4, 4] = " in ex.description
-    assert ex.description.endswith(f" = {expected[4, 4]:g}.")
-    before = ex.png
+    assert "gives output[4, 4] = " in ex.view.description
+    assert ex.view.description.endswith(f" = {expected[4, 4]:g}.")
+    before = ex.output.value
     ex.controls["stride"].value = 2  # 3x3 output: the step must come back into range
     assert ex.controls["step"].max == 8 and ex.controls["step"].value == 8
     expected = naive_cross_correlation(widgets.EXAMPLE_INPUT, widgets.EXAMPLE_KERNEL, 2, 0)
-    assert ex.description.endswith(f"= {expected[2, 2]:g}.")
-    assert ex.png != before
-    with ex.hold():
-        ex.controls["kernel_size"].value = 5
-        ex.controls["padding"].value = 2
-        ex.controls["step"].value = 0
+    assert ex.view.description.endswith(f"= {expected[2, 2]:g}.")
+    assert ex.output.value != before
+    ex.set(kernel_size=5, padding=2, step=0)
     k5 = widgets.example_kernel(5)
     expected = naive_cross_correlation(widgets.EXAMPLE_INPUT, k5, 2, 2)
     assert ex.controls["step"].max == expected.size - 1
-    assert "gives output[0, 0] = " in ex.description
-    assert ex.description.endswith(f" = {expected[0, 0]:g}.")
+    assert "gives output[0, 0] = the sum of its 25 products" in ex.view.description
+    assert ex.view.description.endswith(f" = {expected[0, 0]:g}.")
+    assert "application/vnd.jupyter.widget-view+json" in ex._repr_mimebundle_()
 
 
-def test_explorer_pattern_with_custom_controls():
-    import ipywidgets as w
+def test_as_jpeg_is_a_small_jpeg_of_the_figure():
+    rng = np.random.default_rng(0)
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(rng.random((200, 200)), cmap="Greys")
+    image = viz.as_jpeg(fig, quality=70)
+    assert image.format == "jpeg" and image.data[:3] == b"\xff\xd8\xff"
+    assert plt.get_fignums() == []  # closed, not shown twice
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError, match=r"quality must be an int in \[1, 95\]; got 100"):
+        viz.as_jpeg(fig, quality=100)
 
-    calls = []
 
-    def draw(n):
-        calls.append(n)
-        fig, ax = plt.subplots()
-        ax.plot(range(n))
-        return fig
+def test_signed_limits_centre_zero():
+    assert viz.signed_limits(np.array([-3.0, 1.0]), [2.0]) == (-3.0, 3.0)
+    assert viz.signed_limits(np.zeros(3)) == (-1.0, 1.0)
+    assert viz.signed_limits(np.array([np.nan, -0.5])) == (-0.5, 0.5)
 
-    ex = widgets.Explorer({"n": w.IntSlider(value=3, min=1, max=9)}, draw,
-                          lambda n: f"{n} points", title="demo")
-    assert calls == [3] and ex.description == "3 points"
-    ex.controls["n"].value = 5
-    assert calls == [3, 5] and ex.description == "5 points"
-    assert ex.widget.children[0].value == "<b>demo</b>"
-    with pytest.raises(ValueError, match="controls must name at least one"):
-        widgets.Explorer({}, draw)
+
+def test_architecture_diagram_draws_the_summary_rows():
+    from cnnbook import architectures, shapes
+
+    table = shapes.summary(architectures.lenet5())
+    fig = viz.architecture_diagram(table, per_row=4)
+    texts = [t.get_text() for t in fig.axes[0].texts if t.get_text()]  # arrows are empty
+    drawn = [r for r in table.rows if r.kind not in viz.QUIET_KINDS]
+    assert len(texts) == len(drawn) + 1  # and the input
+    assert texts[0] == "input\n1×32×32"
+    for row, text in zip(drawn, texts[1:]):
+        assert text.startswith(row.name + "\n")
+        assert text.endswith("×".join(map(str, row.output_shape)))
+    assert len(fig.axes[0].patches) == len(texts)
+    with pytest.raises(ValueError, match="per_row must be a positive int; got 0"):
+        viz.architecture_diagram(table, per_row=0)
+
+
+def test_inception_diagram_counts_from_the_spec():
+    from cnnbook import architectures
+    from cnnbook.shapes import conv_params
+
+    spec = next(layer for layer in architectures.googlenet().layers
+                if getattr(layer, "name", "") == "inception3a")
+    ax = viz.inception_diagram(spec, 192, 28)
+    texts = [t.get_text() for t in ax.texts]
+    assert f"concatenate: {spec.out_channels}×28×28" in texts
+    assert f"5×5 conv, {spec.c5}\n{conv_params(spec.c5_reduce, spec.c5, 5):,} params" in texts
+    assert f"1×1 conv, {spec.pool_proj}\n{conv_params(192, spec.pool_proj, 1):,} params" in texts
+    naive = [t.get_text() for t in viz.inception_diagram(spec, 192, 28, reductions=False).texts]
+    assert f"concatenate: {spec.c1 + spec.c3 + spec.c5 + 192}×28×28" in naive
+    assert f"3×3 conv, {spec.c3}\n{conv_params(192, spec.c3, 3):,} params" in naive
+    with pytest.raises(TypeError, match="spec must be a cnnbook.spec.Inception; got int"):
+        viz.inception_diagram(3, 192, 28)
+
+
+def test_colour_scale_is_centred_for_signed_values():
+    assert viz.colour_scale(np.array([[-2, 1]]), "Reds") == {"cmap": viz.DIVERGING,
+                                                               "vmin": -2.0, "vmax": 2.0}
+    assert viz.colour_scale(np.array([[0, 1]]), "Reds") == {"cmap": "Reds", "vmin": None,
+                                                              "vmax": None}
+    fig = viz.show_convolution_step(np.eye(4), np.array([[1, -1], [0, 2]]))
+    kernel_image = fig.axes[1].get_images()[0]
+    assert kernel_image.get_cmap().name == viz.DIVERGING
+    assert kernel_image.norm.vmin == -kernel_image.norm.vmax == -2

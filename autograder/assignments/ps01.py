@@ -1,5 +1,7 @@
 """Manifest of problem set 1: the convolutional layer."""
 
+from autograder.assignments import NUMPY_ONLY_OPS
+
 ASSIGNMENT = "ps01_convolution"
 
 TESTS = {
@@ -16,5 +18,7 @@ FORBIDDEN = [
     "cnnbook.numpy.cross_correlate2d",
     "torch.nn.functional.conv2d", "torch.conv2d",
 ]
+
+FORBIDDEN_OPS = NUMPY_ONLY_OPS
 
 TIMEOUT_S = {"test_conv2d_forward_loops": 60, "test_conv2d_forward_speed": 60}

@@ -1,5 +1,7 @@
 """Manifest of problem set 2: backpropagation through a convolution."""
 
+from autograder.assignments import NUMPY_ONLY_OPS
+
 ASSIGNMENT = "ps02_conv_backprop"
 
 TESTS = {
@@ -18,5 +20,7 @@ FORBIDDEN = [
     "cnnbook.exercise_checks.check_gradient",
     "torch.nn.functional.conv2d", "torch.conv2d", "torch.nn.functional.conv_transpose2d",
 ]
+
+FORBIDDEN_OPS = NUMPY_ONLY_OPS
 
 TIMEOUT_S = {}

@@ -1,5 +1,7 @@
 """Manifest of problem set 3: pooling."""
 
+from autograder.assignments import NUMPY_ONLY_OPS
+
 ASSIGNMENT = "ps03_pooling"
 
 TESTS = {
@@ -19,5 +21,7 @@ FORBIDDEN = [
     "torch.nn.functional.max_pool2d", "torch.nn.functional.avg_pool2d",
     "torch.nn.functional.adaptive_avg_pool2d", "torch.max_pool2d", "torch.avg_pool2d",
 ]
+
+FORBIDDEN_OPS = NUMPY_ONLY_OPS
 
 TIMEOUT_S = {}

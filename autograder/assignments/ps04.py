@@ -1,5 +1,7 @@
 """Manifest of problem set 4: receptive fields, equivariance and invariance."""
 
+from autograder.assignments import NUMPY_ONLY_OPS
+
 ASSIGNMENT = "ps04_receptive_fields"
 
 TESTS = {
@@ -10,6 +12,9 @@ TESTS = {
     "test_invariance_error": ["invariance_error"],
 }
 
-FORBIDDEN = ["cnnbook.shapes.receptive_fields"]
+FORBIDDEN = ["cnnbook.shapes.receptive_fields", "cnnbook.shapes._rf_window",
+             "cnnbook.data.translate"]
+
+FORBIDDEN_OPS = NUMPY_ONLY_OPS
 
 TIMEOUT_S = {}

@@ -58,7 +58,7 @@ def build_autograded(nb_spec, entries, metadata, result: NotebookResult, outputs
                       "execution_count": None, "outputs": outs})
     for n, cell in enumerate(cells):  # nbformat 4.5: unique ids
         cell["id"] = f"cell-{n}"
-    meta = {k: v for k, v in (metadata or nb_spec.metadata or {}).items()
+    meta = {k: v for k, v in (nb_spec.metadata or metadata or {}).items()  # the source's
             if k in ("kernelspec", "language_info")}
     return {"cells": cells, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}
 

@@ -6,10 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .batch import BatchOptions, default_workers, grade_assignment
+from .batch import BatchOptions, OptionError, check_options, default_workers, grade_assignment
 from .nbgrader_course import CourseError
 from .errors import SandboxUnavailable
 from .settings import GraderSettings, SandboxSettings
+from .untrusted import terminal_text
 
 DESCRIPTION = """\
 Grade every submission of an nbgrader assignment and record the scores in the course's
@@ -37,12 +38,25 @@ test outcomes:
   so far are replayed. Submission metadata (points, grade ids, edited or deleted test
   cells) is never trusted; every change is reported in the CSV and the feedback.
 
-files written:
+submissions are data:
+  submitted/<student>/<assignment>/ is read without following any link: a notebook,
+  file, student folder or assignment folder that is a symbolic link, a FIFO, a socket or
+  a device, a hard link to a file outside the folder, a name with control characters,
+  or anything over its size limit is not read; each is reported for that student and
+  the rest is graded. Student ids are letters, digits and . _ @ - (not first: . - @);
+  any other folder name is refused and reported, never graded under another name.
+
+files written (each student's as soon as graded, so an interrupted batch keeps them):
   <course>/autograded/<student>/<assignment>/   graded notebooks, as nbgrader writes them
   <course>/gradebook.db                         scores (auto_score per test cell)
-  <reports>/grades.csv                          one row per student, points per test
+  <course>/hidden_inputs.salt                   the salt of the hidden inputs, drawn at the
+                                                course's first grading (mode 0600, never
+                                                committed; a new term: python -m
+                                                autograder.seeds new --course <course>)
+  <reports>/grades.csv                          one row per student, points per test; with
+                                                --student, merged into the existing file
   <reports>/feedback/<student>.html             tests, points, outcome and reason
-  <reports>/results.json                        everything, for scripts
+  <reports>/results.json                        everything, for scripts (merged likewise)
   (<reports> defaults to <course>/reports/<assignment>)
 
 examples:
@@ -51,8 +65,12 @@ examples:
   python -m autograder --course exercises --assignment ps01_convolution \\
       --scheduler tcp://127.0.0.1:8786
 
-exit status: 0 when every submission was graded, 1 when the grader failed on some
-(they are listed and nothing is recorded for them), 2 for a usage or course error.
+  python -m autograder --course exercises --assignment ps01_convolution --repeat 2
+
+exit status: 0 when every submission was graded and every result written; 1 when some
+were not (grader errors, refused submissions, a gradebook or a file that could not be
+written, an asked-for student without a submission: the summary lists each, and the
+others are graded and recorded all the same); 2 for a usage or course error.
 """
 
 
@@ -78,7 +96,14 @@ def parser() -> argparse.ArgumentParser:
                    help="nbgrader course folder, holding nbgrader_config.py (default: %(default)s)")
     p.add_argument("--assignment", required=True, help="assignment name, e.g. ps01_convolution")
     p.add_argument("--student", action="append", dest="students", metavar="ID",
-                   help="grade only this student (repeatable; default: every submission)")
+                   help="grade only this student (repeatable; default: every submission); "
+                        "the results are merged into the existing CSV and JSON")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="grade each submission N times and flag those whose points differ "
+                        "(nondeterministic answers; the first grading is recorded)")
+    p.add_argument("--salt-file", type=Path, metavar="FILE",
+                   help="the salt of the hidden inputs (default: $CNNBOOK_SALT_FILE, else "
+                        "<course>/hidden_inputs.salt, created at the first grading)")
     g = p.add_argument_group("where it runs")
     g.add_argument("--workers", type=int, default=default_workers(),
                    help="parallel worker processes (default: %(default)s; 1 grades in this process)")
@@ -172,16 +197,20 @@ def options_from(args) -> BatchOptions:
         manifest_package=args.manifest_package, manifest=args.manifest,
         python_path=tuple(args.python_path), reports=args.reports, csv=args.csv,
         record=not args.no_gradebook, progress=not args.no_progress,
-        cell_timeout_s=args.cell_timeout, test_timeout_s=args.test_timeout)
+        cell_timeout_s=args.cell_timeout, test_timeout_s=args.test_timeout,
+        repeat=args.repeat, salt_file=args.salt_file)
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    opts = options_from(args)
     try:
-        result = grade_assignment(options_from(args))
-    except (CourseError, SandboxUnavailable) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        check_options(opts)
+        result = grade_assignment(opts)
+    except (CourseError, SandboxUnavailable, OptionError) as exc:
+        print(f"error: {terminal_text(exc, multiline=True)}", file=sys.stderr)
         return 2
     print(result.summary())
-    print(f"\ngrades: {result.csv}\nfeedback: {result.reports / 'feedback'}")
-    return 1 if any(r.error for r in result.results) else 0
+    print(f"\ngrades: {result.csv}\nfeedback: {result.reports / 'feedback'}\n"
+          f"what the class got wrong: {result.reports / 'class-report.html'}")
+    return result.exit_status

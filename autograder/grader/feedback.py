@@ -5,13 +5,21 @@ check's message, or what the submission raised and where), notes about the noteb
 (edited or deleted test cells, changed metadata...) and cells that raised. It never
 contains test source code, hidden or visible, nor expected values: only messages,
 and the hidden checks' messages are written not to contain them.
+
+Everything in it that a submission could have written (messages, notes, file names) goes
+through :func:`~.untrusted.html_text`, and the page forbids scripts, frames, forms and
+remote loads outright (a ``Content-Security-Policy``), so even a slip in escaping runs
+nothing. Long lines wrap.
 """
 
 from __future__ import annotations
 
-import html
-
 from .results import CellStatus, Status
+from .untrusted import html_text
+
+#: No script, no remote resource, no form, no frame: only the page's own style.
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+       "form-action 'none'; frame-ancestors 'none'")
 
 OUTCOME = {Status.PASSED: "passed", Status.FAILED: "failed", Status.ERROR: "error",
            Status.TIMEOUT: "timed out", Status.CRASHED: "process ended",
@@ -25,13 +33,14 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem}
 th,td{border-bottom:1px solid #ddd;padding:.45rem .5rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4}td.pts{white-space:nowrap;text-align:right}
 .passed{color:#17692b;font-weight:600}.bad{color:#a31515;font-weight:600}
-pre{white-space:pre-wrap;margin:0;font-size:.9em;font-family:ui-monospace,monospace}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;margin:0;
+font-size:.9em;font-family:ui-monospace,monospace}code,li{overflow-wrap:anywhere}
 .total{font-size:1.2rem;font-weight:600}ul{padding-left:1.2rem}
 """
 
 
 def _e(text) -> str:
-    return html.escape(str(text), quote=True)
+    return html_text(text)
 
 
 def _pts(x: float) -> str:
@@ -41,6 +50,8 @@ def _pts(x: float) -> str:
 def feedback_html(result, timestamp=None) -> str:
     """The feedback page of one graded submission."""
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+             '<meta name="referrer" content="no-referrer">',
              f"<title>{_e(result.assignment)}: feedback for {_e(result.student)}</title>",
              f"<style>{_CSS}</style></head><body>",
              f"<h1>{_e(result.assignment)}</h1>",
@@ -53,6 +64,10 @@ def feedback_html(result, timestamp=None) -> str:
     parts.append(f'<p class="total">Autograded score: {_pts(result.score)} of '
                  f"{_pts(result.max_score)} points</p>")
     parts.append("<p class=\"meta\">Manually graded answers are not included.</p>")
+    if result.notes:
+        parts.append("<p>Files of your submission that were not read:</p><ul>")
+        parts += [f"<li>{_e(n)}</li>" for n in result.notes]
+        parts.append("</ul>")
     for nb in result.notebooks:
         parts.append(f"<h2>{_e(nb.name)}.ipynb &mdash; {_pts(nb.score)} of "
                      f"{_pts(nb.max_score)} points</h2>")

@@ -6,9 +6,11 @@ same thing as after ``nbgrader autograde``:
 
 * the student and the submission (with the timestamp of ``timestamp.txt``) are
   created or updated;
-* ``autograded/<student>/<assignment>/`` receives the submission's files, the
-  assignment's other source files and the graded notebook (test cells as released,
-  without hidden tests, each with its outcome as output);
+* ``autograded/<student>/<assignment>/`` receives the submission's files and the
+  assignment's other source files (as read by :mod:`.intake`: never through a link),
+  and the graded notebook (test cells as released, without hidden tests, each with its
+  outcome as output), made inert for formgrader and ``generate_feedback``
+  (:func:`~.untrusted.neutralise_notebook`);
 * each grade cell gets ``auto_score`` from :func:`nbgrader.utils.determine_grade` on
   that notebook and ``needs_manual_grade`` exactly as ``SaveAutoGrades`` sets it;
   solution and task cells get the "No response." comment rule; a missing notebook
@@ -19,10 +21,12 @@ same thing as after ``nbgrader autograde``:
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 from .nbgrader_course import Course
+from .untrusted import neutralise_notebook
 
 
 class GradebookWriter:
@@ -47,49 +51,46 @@ class GradebookWriter:
     def __exit__(self, *exc):
         self.close()
 
-    def timestamp(self, folder: Path):
-        """The submission time from ``timestamp.txt`` (None when absent or invalid)."""
-        try:
-            return self.course.coursedir.get_existing_timestamp(str(folder))
-        except Exception:  # noqa: BLE001 - nbgrader raises on a malformed timestamp
-            return None
-
-    def record(self, result, submitted: Path, source_files=()) -> Path:
-        """Write one graded submission; returns its autograded folder."""
+    def record(self, result, files=(), timestamp=None) -> Path:
+        """Write one graded submission; returns its autograded folder. ``files``:
+        ``(relative path, bytes)`` to put beside the notebooks (read by :mod:`.intake`);
+        ``timestamp``: the submission time (see :func:`timestamp`). On any failure the
+        gradebook's session is rolled back and the exception raised."""
         import warnings
 
         from sqlalchemy.exc import SAWarning
 
-        with warnings.catch_warnings():
-            # nbgrader's API triggers SQLAlchemy 2 autoflush warnings; harmless, as in
-            # `nbgrader autograde` itself
-            warnings.simplefilter("ignore", SAWarning)
-            return self._record(result, submitted, source_files)
+        try:
+            with warnings.catch_warnings():
+                # nbgrader's API triggers SQLAlchemy 2 autoflush warnings; harmless, as in
+                # `nbgrader autograde` itself
+                warnings.simplefilter("ignore", SAWarning)
+                return self._record(result, files, timestamp)
+        except BaseException:
+            try:
+                self.gb.db.rollback()
+            except Exception:  # noqa: BLE001 - the first error is the one to report
+                pass
+            raise
 
-    def _record(self, result, submitted: Path, source_files) -> Path:
+    def _record(self, result, files, ts) -> Path:
         import nbformat
         from nbgrader import utils
 
         gb, a, student = self.gb, self.assignment, result.student
         gb.update_or_create_student(student)
-        ts = self.timestamp(submitted)
         if ts is not None:
             submission = gb.update_or_create_submission(a, student, timestamp=ts)
         else:
             submission = gb.update_or_create_submission(a, student)
         dest = self.course.path("autograded", student, a)
-        if dest.exists():
+        if dest.is_symlink() or dest.is_file():
+            dest.unlink()
+        elif dest.exists():
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
-        for path in sorted(submitted.rglob("*")) if submitted.is_dir() else []:
-            if path.is_file() and path.suffix != ".ipynb":
-                target = dest / path.relative_to(submitted)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(path, target)
-        for rel, data in source_files:
-            target = dest / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        for rel, data in files:
+            _write_new(dest, rel, data)
         for nb in result.notebooks:
             snb = gb.find_submission_notebook(nb.name, a, student)
             if nb.autograded is None:  # not submitted: zero, as nbgrader does
@@ -99,8 +100,9 @@ class GradebookWriter:
                 gb.db.commit()
                 self._late(snb, submission)
                 continue
-            (dest / f"{nb.name}.ipynb").write_text(json.dumps(nb.autograded, indent=1) + "\n")
-            node = nbformat.from_dict(nb.autograded)
+            _write_new(dest, f"{nb.name}.ipynb",
+                       (json.dumps(neutralise_notebook(nb.autograded), indent=1) + "\n").encode())
+            node = nbformat.from_dict(nb.autograded)  # graded as built, shown inert
             for cell in node.cells:
                 if "nbgrader" not in cell.metadata or "grade_id" not in cell.metadata.nbgrader:
                     continue
@@ -131,3 +133,29 @@ class GradebookWriter:
             if penalty is not None:
                 snb.late_submission_penalty = self.late._check_late_penalty(snb, penalty)
         self.gb.db.commit()
+
+
+def timestamp(text):
+    """The submission time written in ``timestamp.txt`` (as nbgrader parses it), or
+    None when there is none or it is not a time."""
+    if not text:
+        return None
+    from nbgrader.utils import parse_utc
+
+    try:
+        return parse_utc(text)
+    except Exception:  # noqa: BLE001 - dateutil raises several kinds on nonsense
+        return None
+
+
+def _write_new(dest: Path, rel: str, data: bytes) -> None:
+    """Create ``dest/rel`` (a new file; never through a link, never outside ``dest``)."""
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"rel: {rel!r} is not a relative path inside the folder")
+    folder = dest.joinpath(*parts[:-1])
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / parts[-1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+                 | os.O_CLOEXEC, 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)

@@ -552,23 +552,37 @@ def grade_submission(job: SubmissionJob) -> SubmissionResult:
     budget = Budget.of(job.settings)
     inputs = {n.name: n for n in job.notebooks}
     try:
-        for nb_spec in job.spec.notebooks:
-            data = inputs.get(nb_spec.name, NotebookInput(nb_spec.name, None))
-            try:
-                out.notebooks.append(grade_notebook(job, nb_spec, data, budget,
-                                                    out.grader_errors))
-            except (SandboxUnavailable, KeyboardInterrupt):
-                raise
-            except Exception as exc:  # noqa: BLE001 - the grader's bug: this notebook only
-                out.grader_errors.append(f"{nb_spec.name}: {type(exc).__name__}: {exc}\n"
-                                         f"{traceback.format_exc()[-2000:]}")
-                failed = _failed_notebook(nb_spec, _grader_fault(exc), NotebookStatus.GRADED)
-                for t in failed.tests:
-                    t.status = Status.ERROR
-                out.notebooks.append(failed)
+        with _salt(job.spec):
+            _grade_notebooks(job, inputs, budget, out)
     except SandboxUnavailable as exc:
         out.error = f"the sandbox is unavailable: {exc}"
     out.cpu_seconds = budget.cpu_used
     out.grader_cpu_seconds = time.thread_time() - cpu_start
     out.seconds = time.monotonic() - start
     return out
+
+
+def _salt(spec):
+    """The course's salt for the hidden inputs, wherever this worker runs."""
+    salt = getattr(spec, "salt", None)
+    if salt is None:
+        return contextlib.nullcontext()
+    from autograder import seeds
+
+    return seeds.using(salt)
+
+
+def _grade_notebooks(job, inputs, budget, out) -> None:
+    for nb_spec in job.spec.notebooks:
+        data = inputs.get(nb_spec.name, NotebookInput(nb_spec.name, None))
+        try:
+            out.notebooks.append(grade_notebook(job, nb_spec, data, budget, out.grader_errors))
+        except (SandboxUnavailable, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the grader's bug: this notebook only
+            out.grader_errors.append(f"{nb_spec.name}: {type(exc).__name__}: {exc}\n"
+                                     f"{traceback.format_exc()[-2000:]}")
+            failed = _failed_notebook(nb_spec, _grader_fault(exc), NotebookStatus.GRADED)
+            for t in failed.tests:
+                t.status = Status.ERROR
+            out.notebooks.append(failed)

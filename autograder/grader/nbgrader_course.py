@@ -9,22 +9,24 @@ test uses, the forbidden reference functions and per-test time limits.
 
 from __future__ import annotations
 
-import fnmatch
+import difflib
 import hashlib
 import importlib
 import importlib.util
 import os
 import pkgutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import intake
 from . import notebook as nbmod
 from .jobs import (AssignmentSpec, CellSpec, NotebookInput, NotebookSpec, SubmissionJob,
                    TestSpec)
 from .settings import GraderSettings
+from .untrusted import shown_name, student_id_problem
 
 DEFAULT_TEST_TIMEOUT_S = 30.0
-MAX_EXTRA_FILE_BYTES = 50 << 20
+MAX_EXTRA_FILE_BYTES = intake.MAX_FILES_BYTES
 
 
 class CourseError(Exception):
@@ -218,13 +220,15 @@ def build_spec(course: Course, assignment: str, manifest: Manifest, *, python_pa
     src_dir = course.path("source", ".", assignment)
     notebooks = sorted(src_dir.glob("*.ipynb"))
     if not notebooks:
-        raise CourseError(f"no source notebook in {src_dir}")
+        raise CourseError(f"no source notebook in {src_dir}: {_known(course, assignment)}")
     db = _gradebook_cells(course, assignment)
     if db is None and require_gradebook:
         raise CourseError(
-            f"assignment {assignment!r} is not in the gradebook {course.db_url}: run "
-            f"`nbgrader generate_assignment {assignment}` in {course.root} first "
-            "(or pass --no-gradebook to grade without recording)")
+            f"assignment {assignment!r} has not been released: it is not in the gradebook "
+            f"{course.db_url}. Release it first: `make release` (or `python "
+            f"exercises/course.py release {assignment}`) for this project's course, "
+            f"`nbgrader generate_assignment {assignment}` in {course.root} for another "
+            "course; or pass --no-gradebook to grade without recording")
     warm = ["numpy"]
     if importlib.util.find_spec("IPython") is not None:
         warm.append("IPython.core.inputtransformer2")
@@ -287,6 +291,32 @@ def build_spec(course: Course, assignment: str, manifest: Manifest, *, python_pa
         _sandbox_seed(assignment, "notebook"), manifest.forbidden_ops)
 
 
+def assignments(course: Course) -> list:
+    """The assignments of the course: folders of ``source/`` holding a notebook."""
+    src = course.path("source", ".", "x").parent
+    if not src.is_dir():
+        return []
+    return sorted(p.name for p in src.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.ipynb")))
+
+
+def check_assignment(course: Course, assignment: str) -> None:
+    """:class:`CourseError` listing the course's assignments when ``assignment`` is not
+    one of them."""
+    if assignment not in assignments(course):
+        raise CourseError(f"no assignment {assignment!r} in {course.root}: "
+                          f"{_known(course, assignment)}")
+
+
+def _known(course: Course, assignment: str) -> str:
+    names = assignments(course)
+    if not names:
+        return f"the course {course.root} has no assignment with a source notebook"
+    close = difflib.get_close_matches(assignment, names, n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}the assignments are: {', '.join(names)}"
+
+
 def _importable_outside(module: str, secrets) -> bool:
     """Whether ``module`` can be warmed in the sandbox: importable, and not from a secret
     folder (the checks never are)."""
@@ -329,57 +359,111 @@ def _secrets(course: Course, manifest: Manifest, python_path, extra):
 # submissions and jobs
 # ---------------------------------------------------------------------------
 
-def find_submissions(course: Course, assignment: str, students=None) -> list:
-    """``[(student, folder)]`` of ``submitted/<student>/<assignment>``, sorted."""
-    base = Path(course.coursedir.format_path(course.coursedir.submitted_directory, "*",
+@dataclass
+class Found:
+    """The submissions of an assignment, and the folders that were not taken as one."""
+
+    submissions: list = field(default_factory=list)  #: [(student, folder)], sorted
+    refused: list = field(default_factory=list)      #: [(name as shown, why)]
+    missing: list = field(default_factory=list)      #: asked-for students without a folder
+
+    def __iter__(self):
+        return iter(self.submissions)
+
+    def __len__(self):
+        return len(self.submissions)
+
+
+def submitted_base(course: Course, assignment: str) -> Path:
+    """The folder holding one folder per student (``submitted/``)."""
+    return Path(course.coursedir.format_path(course.coursedir.submitted_directory, "*",
                                              assignment)).parent.parent
-    if not base.is_dir():
-        return []
-    out = []
-    for student_dir in sorted(base.iterdir()):
-        folder = student_dir / assignment
-        if folder.is_dir() and (students is None or student_dir.name in students):
-            out.append((student_dir.name, folder))
-    return out
+
+
+def find_submissions(course: Course, assignment: str, students=None) -> Found:
+    """The folders ``submitted/<student>/<assignment>``, sorted. A student folder or an
+    assignment folder that is a link (or not a folder), and a student id outside the
+    safe set (:data:`~autograder.grader.untrusted.STUDENT_ID`), are refused and
+    reported, never followed or graded under another name."""
+    import stat
+
+    found, taken = Found(), set()
+    base = submitted_base(course, assignment)
+    wanted = set(students) if students is not None else None
+
+    def refuse(name, why):
+        found.refused.append((shown_name(name) if student_id_problem(name) else name, why))
+        taken.add(name)
+
+    for name in sorted(os.listdir(base)) if base.is_dir() else []:
+        if wanted is not None and name not in wanted:
+            continue
+        try:
+            st = os.stat(base / name, follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            refuse(name, "the student folder is a symbolic link; links are not followed")
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            continue
+        try:
+            sub = os.stat(base / name / assignment, follow_symlinks=False)
+        except OSError:
+            continue  # no submission of this assignment
+        problem = student_id_problem(name)
+        if problem is not None:
+            refuse(name, f"{problem}; not graded")
+        elif not stat.S_ISDIR(sub.st_mode):
+            refuse(name, f"the assignment folder is {intake.kind_of(sub.st_mode)}"
+                   + ("; links are not followed" if stat.S_ISLNK(sub.st_mode) else ""))
+        else:
+            found.submissions.append((name, base / name / assignment))
+            taken.add(name)
+    found.missing = sorted(wanted - taken) if wanted is not None else []
+    return found
 
 
 def _extra_files(folder: Path, ignore) -> list:
-    out, total = [], 0
+    """The files of the assignment's source folder other than notebooks (the
+    instructor's, read under the same rules as a submission)."""
     if not folder.is_dir():
-        return out
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if not path.is_file() or path.suffix == ".ipynb" or rel == "timestamp.txt":
-            continue
-        if any(fnmatch.fnmatch(part, pat) for part in rel.split("/") for pat in ignore):
-            continue
-        size = path.stat().st_size
-        if total + size > MAX_EXTRA_FILE_BYTES:
-            continue
-        total += size
-        out.append((rel, path.read_bytes()))
-    return out
+        return []
+    got = intake.read_folder(folder, [], ignore=ignore, notebook_limit=0)
+    return [(rel, data) for rel, data in got.files if rel != intake.TIMESTAMP]
+
+
+def read_submission(course: Course, spec: AssignmentSpec, folder: Path,
+                    settings: GraderSettings, want_files: bool = True) -> intake.Submission:
+    """One submission's notebooks, files and timestamp, read as data
+    (:mod:`~autograder.grader.intake`). Raises :class:`~.intake.Refused` when the
+    folder itself cannot be opened safely."""
+    folder = Path(folder)
+    return intake.read_folder(folder.parent.parent, [folder.parent.name, folder.name],
+                              [nb.name for nb in spec.notebooks], ignore=course.ignore,
+                              notebook_limit=settings.max_file_mb << 20,
+                              want_files=want_files)
+
+
+def job_from(spec: AssignmentSpec, student: str, got: intake.Submission, source_files,
+             settings: GraderSettings) -> SubmissionJob:
+    """The job of one submission that was read: its notebooks, and its files with the
+    assignment's own files over them (as nbgrader copies them)."""
+    inputs = []
+    for nb in spec.notebooks:
+        if nb.name in got.notebooks:
+            inputs.append(NotebookInput(nb.name, got.notebooks[nb.name]))
+        else:
+            inputs.append(NotebookInput(nb.name, None, got.problems.get(nb.name)))
+    files = dict(got.files)
+    files.update(source_files)
+    return SubmissionJob(student, spec.name, tuple(inputs), tuple(sorted(files.items())), spec,
+                         settings)
 
 
 def make_job(course: Course, spec: AssignmentSpec, student: str, folder: Path,
              settings: GraderSettings) -> SubmissionJob:
     """Read one submission (never more than ``settings.max_file_mb`` per notebook)."""
-    inputs = []
-    limit = settings.max_file_mb << 20
-    for nb in spec.notebooks:
-        path = folder / f"{nb.name}.ipynb"
-        if not path.is_file():
-            inputs.append(NotebookInput(nb.name, None))
-            continue
-        size = path.stat().st_size
-        if size > limit:
-            inputs.append(NotebookInput(nb.name, None, f"the notebook is {size / 2**20:.0f} MB, "
-                                        f"over the {settings.max_file_mb} MB limit; not graded"))
-            continue
-        with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
-        inputs.append(NotebookInput(nb.name, data))
-    files = dict(_extra_files(folder, course.ignore))
-    files.update(_extra_files(course.path("source", ".", spec.name), course.ignore))
-    return SubmissionJob(student, spec.name, tuple(inputs), tuple(sorted(files.items())), spec,
-                         settings)
+    got = read_submission(course, spec, folder, settings)
+    return job_from(spec, student, got,
+                    _extra_files(course.path("source", ".", spec.name), course.ignore), settings)

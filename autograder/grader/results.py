@@ -91,6 +91,16 @@ class SubmissionResult:
     #: faults of the grader itself (its bugs) while grading this submission: the tests
     #: they hit are marked ``error`` and say so; everything else keeps what it earned
     grader_errors: list = field(default_factory=list)
+    #: paths of the submission that were not read (links, special files, sizes...)
+    notes: list = field(default_factory=list)
+    #: the whole submission was refused (its folder is a link, its id is not valid)
+    refused: str | None = None
+    #: what could not be written for this student (gradebook, feedback page)
+    not_recorded: list = field(default_factory=list)
+    #: the score of each grading when graded several times (``--repeat``)
+    repeats: list = field(default_factory=list)
+    #: the repeated gradings gave different points
+    varies: bool = False
 
     @property
     def score(self) -> float:

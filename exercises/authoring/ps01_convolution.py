@@ -16,7 +16,9 @@
 #
 # **Rules.**
 # * Use NumPy only. The `cnnbook` library that comes with the book contains reference versions
-#   of these functions (`cnnbook.numpy`, `cnnbook.shapes`); an answer that calls them scores 0.
+#   of these functions (`cnnbook.numpy`, `cnnbook.shapes`); an answer that calls them scores 0,
+#   and so does one that reaches torch's convolution, pooling or matrix-product operators
+#   (however they are called).
 # * Return arrays with the dtype of the input (`float32` in, `float32` out) and exactly the
 #   documented shape.
 # * Do not change the test cells or the function signatures.
@@ -169,7 +171,8 @@ _hidden.conv2d_forward_loops(conv2d_forward_loops)
 # (for example `(x, w, b, stride, padding)`); problem set 2 uses it for the backward pass.
 #
 # The second test (1 point) times your function on a batch of 4 images of 8x64x64 with 16
-# filters of 3x3: it must take well under a second.
+# filters of 3x3: it must take well under a second. The hidden version draws new inputs for
+# every try and checks each output.
 
 # %% solution id=conv2d_forward
 def conv2d_forward(x, w, b, stride=1, padding=0):

@@ -16,7 +16,7 @@
 # credit where your forward pass is right.
 #
 # **Rules.** NumPy only; answers that call the reference implementations in `cnnbook`
-# (`cnnbook.numpy`, `cnnbook.gradcheck`) score 0. Keep the input's dtype and the documented
+# (`cnnbook.numpy`, `cnnbook.gradcheck`) or reach torch's convolution operators score 0. Keep the input's dtype and the documented
 # shapes. Do not change the test cells or the signatures.
 #
 # Conventions: `x` is `(N, C, H, W)`, `w` is `(F, C, KH, KW)`, `b` is `(F,)`; the layer computes
@@ -196,7 +196,8 @@ _hidden.conv2d_backward_dx(conv2d_forward, conv2d_backward)
 #
 # `f` maps an array shaped like `x` to an array shaped like `dout` (not necessarily the shape
 # of `x`). Change `x` in place (`f` reads the array you pass it), and **restore every entry**
-# before moving on, so that `x` is unchanged when you return. Return a float64 array of `x`'s
+# before moving on, so that `x` is unchanged when you return: save the old value and write it
+# back (subtracting `eps` again does not restore a float exactly). Return a float64 array of `x`'s
 # shape. `np.nditer(x, flags=["multi_index"])` or a loop over `range(x.size)` with
 # `x.reshape(-1)` (a view) visits every entry.
 #

@@ -15,8 +15,8 @@
 # trained network on test digits it has never seen.
 #
 # **Rules.** Answers that call the book's reference implementations (`cnnbook.numpy`,
-# `cnnbook.torch.build`, `cnnbook.torch.fit`) score 0 for that task. Do not change the test
-# cells or the signatures.
+# `cnnbook.torch.build`, `cnnbook.torch.fit`) score 0 for that task, and so do NumPy tasks
+# (1 and 4) that compute with torch. Do not change the test cells or the signatures.
 #
 # The data: `cnnbook.data.digits32` gives scikit-learn's 8x8 handwritten digits drawn on
 # 32x32 canvases (LeNet-5's input size), with a fixed split into 1,437 training and 360 test
@@ -96,7 +96,12 @@ _hidden.linear_forward(linear_forward)
 # Chapter 5 do: weights drawn by `nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")`
 # (normal, variance `2 / fan_in`), biases set to zero (`nn.init.zeros_`). PyTorch's default
 # is smaller: the scores start almost equal, and training can stall for an epoch or two
-# before it suddenly moves, sometimes too fast.
+# before it suddenly moves, sometimes too fast. (Graded: a hidden test measures the spread
+# of a fresh model's weights.)
+#
+# The layers are prescribed, their names and containers are yours: the hidden tests find
+# each weight by its shape, load known values through `load_state_dict` and compare the
+# scores with LeNet-5's.
 
 # %% solution id=lenet5
 class LeNet5(nn.Module):
@@ -138,36 +143,110 @@ _hidden.lenet5(LeNet5)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 3. Training (4 points)
+# ## 3. Training (2 + 1 + 2 + 4 points)
+#
+# You will train with mini-batch SGD, momentum 0.9 and weight decay 5e-4, and a learning rate
+# that falls linearly to 0: first the update of one parameter and the schedule, each a
+# function of its own, then the training loop that uses them.
+#
+# ### 3a. One SGD step (2 points)
+#
+# `sgd_step(p, grad, v, lr, momentum=0.9, weight_decay=5e-4)` gets a parameter tensor `p`,
+# its gradient `grad` and its velocity `v` (all of the same shape and dtype) and returns the
+# pair `(p_new, v_new)`:
+#
+#     v_new = momentum * v + (grad + weight_decay * p)     weight decay adds weight_decay * p to the gradient
+#     p_new = p - lr * v_new
+#
+# Return **new** tensors of `p`'s shape and dtype, and change none of the arguments (the
+# training loop copies `p_new` into the parameter itself).
+#
+# Worked example: `p = [1, -2]`, `grad = [0.5, 0.5]`, `v = [1, 0]`, `lr = 0.1`,
+# `momentum = 0.5`, `weight_decay = 0.1` give `v_new = [1.1, 0.3]` and `p_new = [0.89, -2.03]`.
+
+# %% solution id=sgd_step
+def sgd_step(p, grad, v, lr, momentum=0.9, weight_decay=5e-4):
+    """One SGD step with momentum and weight decay: (new p, new v); changes nothing."""
+    ### BEGIN SOLUTION
+    v_new = momentum * v + (grad + weight_decay * p)
+    return p - lr * v_new, v_new
+    ### END SOLUTION
+
+# %% test id=test_sgd_step points=2
+import torch
+from cnnbook.exercise_checks import check_close
+
+p_demo = torch.tensor([1.0, -2.0], dtype=torch.float64)
+v_demo = torch.tensor([1.0, 0.0], dtype=torch.float64)
+p_new, v_new = sgd_step(p_demo, torch.tensor([0.5, 0.5], dtype=torch.float64), v_demo, 0.1,
+                        momentum=0.5, weight_decay=0.1)
+check_close(v_new, torch.tensor([1.1, 0.3], dtype=torch.float64), "sgd_step: v_new")
+check_close(p_new, torch.tensor([0.89, -2.03], dtype=torch.float64), "sgd_step: p_new")
+check_close(p_demo, torch.tensor([1.0, -2.0], dtype=torch.float64), "sgd_step: p after the call (unchanged)")
+print("sgd_step: the worked example passes")
+### BEGIN HIDDEN TESTS
+from autograder.checks import ps05 as _hidden
+_hidden.sgd_step(sgd_step)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### 3b. The learning-rate schedule (1 point)
+#
+# `learning_rate(step, total_steps, lr=0.02)` is the learning rate of step `step`
+# (counting from 0) of a run of `total_steps` steps: `lr * (1 - step / total_steps)`, which
+# falls linearly from `lr` to 0.
+#
+# Worked example: `learning_rate(0, 100)` is `0.02`, `learning_rate(25, 100, lr=0.1)` is `0.075`.
+
+# %% solution id=learning_rate
+def learning_rate(step, total_steps, lr=0.02):
+    """The learning rate of step `step` of `total_steps`: lr * (1 - step / total_steps)."""
+    ### BEGIN SOLUTION
+    return lr * (1 - step / total_steps)
+    ### END SOLUTION
+
+# %% test id=test_learning_rate points=1
+from cnnbook.exercise_checks import check_close
+
+check_close(learning_rate(0, 100), 0.02, "learning_rate(0, 100)")
+check_close(learning_rate(25, 100, lr=0.1), 0.075, "learning_rate(25, 100, lr=0.1)")
+print("learning_rate: the worked examples pass")
+### BEGIN HIDDEN TESTS
+from autograder.checks import ps05 as _hidden
+_hidden.learning_rate(learning_rate)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### 3c. The training loop (2 + 4 points)
 #
 # Write `train_lenet(model, x, y, ...)`: train `model` in place on the images `x` (a float32
-# array `(N, 1, 32, 32)`) and labels `y` (ints `0..9`) with mini-batch SGD and the
-# cross-entropy loss (`F.cross_entropy` takes the raw scores), and return the list of
-# mini-batch losses. What works here (about 96% of the test digits right, in a few seconds):
+# array `(N, 1, 32, 32)`) and labels `y` (ints `0..9`) with the cross-entropy loss
+# (`F.cross_entropy` takes the raw scores), and return the list of mini-batch losses (one
+# number per mini-batch). What works here (about 96% of the test digits right, in a few
+# seconds):
 #
-# * 5 epochs over the data, batches of 32, a fresh random order every epoch (shuffle the
-#   images and their labels **together**);
+# * `epochs` passes over the data in mini-batches of `batch_size` (the last one may be
+#   smaller), a fresh random order every epoch (shuffle the images and their labels
+#   **together**);
 # * every epoch, each image shifted by its own random offset of up to 1 pixel:
 #   `random_shift(x, rng, 1)` from `cnnbook.data`, with `rng = np.random.default_rng(seed)`;
-# * SGD with momentum 0.9 and weight decay 5e-4, written out. Give every parameter `p` a
-#   velocity `v` (zeros at the start). For each batch: zero the gradients
-#   (`model.zero_grad()`), compute the loss, `loss.backward()`, then, under
-#   `torch.no_grad()`, update every parameter and its velocity:
-#
-#       v  <-  0.9 v + (p.grad + 5e-4 p)     momentum; weight decay adds 5e-4 p to the gradient
-#       p  <-  p - lr_t v                    lr_t = lr (1 - t / T)
-#
-#   where `t` counts the steps already taken and `T` is the number of steps in the whole run:
-#   the learning rate falls linearly from `lr = 0.02` to 0. Update in place (`v.mul_(...)`,
-#   `p.sub_(...)`): a new tensor assigned to the name `p` leaves the model unchanged.
+# * for each mini-batch: zero the gradients (`model.zero_grad()`), compute the loss,
+#   `loss.backward()`, then, under `torch.no_grad()`, update every parameter `p` with your
+#   `sgd_step` (a velocity per parameter, zeros at the start) at the learning rate
+#   `learning_rate(t, T, lr)`, where `t` counts the steps already taken and `T` is the number
+#   of steps of the whole run, and copy the result into the parameter: `p.copy_(p_new)` (a new
+#   tensor assigned to the name `p` leaves the model unchanged).
 #
 # This is exactly the update of `torch.optim.SGD(model.parameters(), lr, momentum=0.9,
-# weight_decay=5e-4)` with a `LambdaLR` schedule stepped after every batch (you may use
-# them instead; the first optimizer of a session also costs a second or two of imports).
+# weight_decay=5e-4)` with a `LambdaLR` schedule stepped after every batch (you may use them
+# instead; the first optimizer of a session also costs a second or two of imports).
 #
-# The next cell trains `trained_lenet`, which is graded: it must classify at least **92%**
-# of the test digits (which you do not have) correctly. (Grading runs your notebook again:
-# keep the training to a few seconds.)
+# It is graded twice. A hidden test (2 points) trains a LeNet5 with known weights for a few
+# steps on blank images of one class (so that the order of the batches and the shifts cannot
+# matter) and compares every loss with the prescribed update's. The next cell trains
+# `trained_lenet`, which must classify at least **92%** of the test digits (which you do not
+# have) correctly (4 points). (Grading runs your notebook again: keep the training to a few
+# seconds.)
 
 # %% solution id=train_lenet
 def train_lenet(model, x, y, epochs=5, lr=0.02, batch_size=32, seed=0):
@@ -189,14 +268,33 @@ def train_lenet(model, x, y, epochs=5, lr=0.02, batch_size=32, seed=0):
             model.zero_grad()
             loss = F.cross_entropy(model(shifted[idx]), y[idx])
             loss.backward()
-            lr_t = lr * (1 - len(losses) / steps)
+            lr_t = learning_rate(len(losses), steps, lr)
             with torch.no_grad():
-                for p, v in zip(params, velocity):
-                    v.mul_(0.9).add_(p.grad + 5e-4 * p)
-                    p.sub_(lr_t * v)
+                for i, p in enumerate(params):
+                    p_new, velocity[i] = sgd_step(p, p.grad, velocity[i], lr_t)
+                    p.copy_(p_new)
             losses.append(loss.item())
     return losses
     ### END SOLUTION
+
+# %% test id=test_train_lenet points=2
+import numpy as np
+import torch
+from cnnbook.exercise_checks import check_equal, check_true
+
+torch.manual_seed(2)
+small = LeNet5()
+before = [p.detach().clone() for p in small.parameters()]
+small_losses = train_lenet(small, x_train[:40], y_train[:40], epochs=2, batch_size=16)
+check_equal(len(small_losses), 6, "number of losses of 2 epochs over 40 images in batches of 16")
+check_true(all(np.isfinite(small_losses)), f"train_lenet: the losses are not all finite: {small_losses}")
+check_true(any(not torch.equal(a, b) for a, b in zip(before, small.parameters())),
+           "train_lenet: the model's parameters did not change (update them in place: p.copy_(p_new))")
+print(f"train_lenet: 6 losses, from {small_losses[0]:.3f} to {small_losses[-1]:.3f}")
+### BEGIN HIDDEN TESTS
+from autograder.checks import ps05 as _hidden
+_hidden.train_lenet(LeNet5, train_lenet)
+### END HIDDEN TESTS
 
 # %% id=train_run
 torch.manual_seed(0)
@@ -308,12 +406,12 @@ _hidden.lenet_numpy_forward(lenet_numpy_forward)
 # different weight shape).
 
 # %% [markdown]
-# **Question 2 (1 point).** Why does a random shift of the training images by up to 2 pixels
+# **Question 2 (1 point).** Why does a random shift of the training images by up to 1 pixel
 # help, when the convolutions are already translation equivariant?
 
 # %% [markdown] answer id=written_augmentation points=1
 # Equivariance holds for the convolutions, not for the whole network: the pooling layers are
 # only equivariant to shifts by multiples of their stride (4 pixels after S4), and C5/F6 see
-# absolute positions in the 5x5 map. A digit drawn 1 or 2 pixels off produces different C5
-# inputs, so the network must learn to map them to the same class; the shifts supply those
-# examples (and the test digits are not all centred the same way).
+# absolute positions in the 5x5 map. A digit drawn 1 pixel off produces different C5 inputs,
+# so the network must learn to map them to the same class; the shifts supply those examples
+# (and the test digits are not all centred the same way).

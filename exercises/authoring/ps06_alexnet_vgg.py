@@ -4,7 +4,7 @@
 # %% [markdown]
 # # Problem set 6: AlexNet and VGG
 #
-# This problem set goes with **Chapter 6, AlexNet and VGG** of the book. You will write
+# This problem set goes with **Chapters 6 and 7, AlexNet and VGG** of the book. You will write
 # AlexNet's local response normalization (forward and backward, in NumPy), build VGG's
 # repeated block in PyTorch, and compute how many parameters and how much activation memory
 # a VGG configuration needs.
@@ -124,7 +124,9 @@ _hidden.lrn_backward(lrn_forward, lrn_backward)
 # (which keeps the height and width) followed by a ReLU, then a 2x2 max pooling with stride 2
 # (which halves them, rounding down). The first convolution maps `in_channels` to
 # `out_channels`, the others `out_channels` to `out_channels`; all have a bias. Return an
-# `nn.Sequential` with the layers in that order.
+# `nn.Sequential` with the layers in that order. This structure is part of the task: the
+# hidden tests load known weights into the convolutions in the order of the Sequential's
+# parameters and compare the block's output.
 #
 # Worked example: `vgg_block(3, 64, 2)` (VGG's first block) maps a `(1, 3, 224, 224)` image to
 # `(1, 64, 112, 112)` (and a 32x32 one to 16x16) and has `(64*3*9 + 64) + (64*64*9 + 64) = 38,720` parameters.

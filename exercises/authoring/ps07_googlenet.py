@@ -4,7 +4,7 @@
 # %% [markdown]
 # # Problem set 7: GoogLeNet
 #
-# This problem set goes with **Chapter 7, GoogLeNet** of the book. You will build an
+# This problem set goes with **Chapter 8, GoogLeNet** of the book. You will build an
 # inception module in PyTorch, compute what its 1x1 "bottleneck" convolutions save, and
 # write the global-average-pooling head that replaced the large fully connected layers of
 # AlexNet and VGG.
@@ -40,6 +40,12 @@ from cnnbook.exercise_checks import check_close, check_equal, check_shape
 #
 # Every convolution has a bias and is followed by a ReLU. The height and width do not change;
 # the output has `c1 + c3 + c5 + pool_proj` channels.
+#
+# How you lay the module out is up to you: names, containers, functional or module ReLUs. The
+# three 1x1 convolutions that read the input may even be one convolution whose output you
+# split after the ReLU (it computes the same thing). The hidden tests find the six
+# convolutions by the shapes of their weights, load known values through `load_state_dict`
+# and compare every branch of the output.
 #
 # Worked example: GoogLeNet's module 3a, `Inception(192, 64, 96, 128, 16, 32, 32)`, maps
 # `(1, 192, 28, 28)` to `(1, 256, 28, 28)` (and an 8x8 map to 8x8) and has 163,696 parameters.
@@ -138,7 +144,9 @@ _hidden.bottleneck_savings(bottleneck_savings)
 # GoogLeNet ends with a global average pool over the final `(C, H, W)` map, dropout, and one
 # linear layer (with a bias) from `C` to `num_classes`. Write `GAPHead`: for an input of
 # shape `(N, in_channels, H, W)`, **any** `H` and `W`, it returns `(N, num_classes)` scores.
-# Use `nn.Dropout(dropout)` (it does nothing in `eval()` mode) and an `nn.Linear`.
+# Use `nn.Dropout(dropout)` on the pooled features (it does nothing in `eval()` mode) and an
+# `nn.Linear`. The hidden tests check the scores in `eval()` mode and, in `train()` mode, that
+# a fraction `dropout` of the pooled features is dropped.
 #
 # Worked example: `GAPHead(1024, 1000)` has `1024 * 1000 + 1000 = 1,025,000` parameters; a
 # fully connected layer on GoogLeNet's final 1024x7x7 map would need 50.2 million.

@@ -10,11 +10,13 @@ was chosen and why.
 from __future__ import annotations
 
 from cnnbook.spec import (
-    LRN, Architecture, AuxHead, AvgPool, Conv, Dropout, Flatten, GlobalAvgPool, Inception,
-    Linear, MaxPool, ReLU, Tanh,
+    LRN, Architecture, AuxHead, AvgPool, BasicBlock, BatchNorm, Bottleneck, Conv,
+    Dropout, Flatten, GlobalAvgPool, Inception, Linear, MaxPool, ReLU, Stage, Tanh,
 )
+from cnnbook.walk import check_input_shape
 
-__all__ = ["lenet5", "alexnet", "vgg", "VGG_CONFIGS", "googlenet"]
+__all__ = ["lenet5", "alexnet", "vgg", "VGG_CONFIGS", "googlenet", "resnet", "RESNET_CONFIGS",
+           "resnet_cifar"]
 
 
 def _check_classes(num_classes) -> int:
@@ -258,3 +260,149 @@ def googlenet(aux: bool = False, num_classes: int = 1000) -> Architecture:
     )
     name = "GoogLeNet (with aux heads)" if aux else "GoogLeNet"
     return Architecture(name, (3, 224, 224), layers, "Szegedy et al. 2014, Table 1")
+
+
+# ---------------------------------------------------------------------------
+# ResNet
+# ---------------------------------------------------------------------------
+
+# He et al. (2016), Table 1: the block type and the number of blocks in conv2_x..conv5_x.
+RESNET_CONFIGS: dict[int, tuple[type, tuple[int, int, int, int]]] = {
+    18: (BasicBlock, (2, 2, 2, 2)),
+    34: (BasicBlock, (3, 4, 6, 3)),
+    50: (Bottleneck, (3, 4, 6, 3)),
+    101: (Bottleneck, (3, 4, 23, 3)),
+    152: (Bottleneck, (3, 8, 36, 3)),
+}
+
+
+def _positive(value, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value!r}")
+    return value
+
+
+def _block(kind, planes: int, stride: int, c_in: int, shortcut: str, name: str, **extra):
+    """A block of ``kind``; ``shortcut`` only where the shape changes, else the identity."""
+    changes = stride != 1 or c_in != planes * kind.expansion
+    return kind(planes, stride, shortcut if changes else "identity", name=name, **extra)
+
+
+def resnet(depth: int, num_classes: int = 1000, *, groups: int = 1, width_per_group: int = 64,
+           stride_on_3x3: bool = True) -> Architecture:
+    """ResNet-18, 34, 50, 101 or 152 (He et al., 2016, Table 1) on a 224x224x3 image.
+
+    conv1 7x7/2 64 pad 3 (112) -> BN -> ReLU -> max pool 3x3/2 pad 1 (56) -> layer1
+    (56) -> layer2 (28) -> layer3 (14) -> layer4 (7) -> global average pool -> fc
+    ``num_classes``. Stage ``i`` has 64 * 2^i "planes"; ResNet-18/34 use
+    :class:`~cnnbook.spec.BasicBlock` (output ``planes`` channels), 50/101/152
+    :class:`~cnnbook.spec.Bottleneck` (``4 * planes``), in the numbers of
+    :data:`RESNET_CONFIGS`. The first block of layer2..layer4 has stride 2.
+
+    As torchvision builds them, so a torchvision ``state_dict`` has the same keys
+    (``conv1.weight``, ``bn1.running_mean``, ``layer1.0.conv1.weight``,
+    ``layer2.0.downsample.0.weight``, ``fc.bias``) and the parameter counts are
+    torchvision's (ResNet-18: 11,689,512; 34: 21,797,672; 50: 25,557,032):
+
+    * convolutions have no bias; batch normalization follows each (2 parameters
+      per channel, counted; the running statistics are buffers, not counted);
+    * the shortcut is the identity where a block keeps its shape, else a
+      projection, 1x1 convolution with the block's stride + BN (the paper's option B);
+    * in a bottleneck the stride is on the 3x3 convolution ("ResNet v1.5");
+      ``stride_on_3x3=False`` puts it on the first 1x1 convolution, as the paper's
+      Caffe models do (same parameters, fewer multiply-accumulates);
+    * ``groups`` and ``width_per_group`` give ResNeXt and wide ResNets as torchvision
+      does: the 3x3 width of a bottleneck is ``planes * width_per_group / 64 * groups``
+      (ResNeXt-50 32x4d: ``groups=32, width_per_group=4``; Wide ResNet-50-2:
+      ``width_per_group=128``); basic blocks take only the defaults.
+    """
+    if depth not in RESNET_CONFIGS:
+        raise ValueError(f"depth must be one of {', '.join(map(str, RESNET_CONFIGS))}; "
+                         f"got {depth!r}")
+    num_classes = _check_classes(num_classes)
+    groups, width_per_group = _positive(groups, "groups"), _positive(width_per_group,
+                                                                     "width_per_group")
+    if not isinstance(stride_on_3x3, bool):
+        raise TypeError(f"stride_on_3x3 must be True or False; got {stride_on_3x3!r}")
+    kind, counts = RESNET_CONFIGS[depth]
+    extra = {}
+    if kind is Bottleneck:
+        extra = {"groups": groups, "stride_on_3x3": stride_on_3x3}
+    elif (groups, width_per_group) != (1, 64):
+        raise ValueError(f"ResNet-{depth} has basic blocks, which take groups=1 and "
+                         f"width_per_group=64 only; got {groups} and {width_per_group}")
+    layers = [Conv(64, 7, stride=2, padding=3, bias=False, name="conv1"), BatchNorm(name="bn1"),
+              ReLU(name="relu"), MaxPool(3, 2, padding=1, name="maxpool")]
+    c_in = 64
+    for i, n in enumerate(counts):
+        planes = 64 * 2 ** i
+        if kind is Bottleneck:
+            extra["width"] = planes * width_per_group // 64 * groups
+        blocks = tuple(_block(kind, planes, 2 if (b == 0 and i > 0) else 1,
+                              c_in if b == 0 else planes * kind.expansion, "projection",
+                              str(b), **extra) for b in range(n))
+        layers.append(Stage(blocks, name=f"layer{i + 1}"))
+        c_in = planes * kind.expansion
+    layers += [GlobalAvgPool(name="avgpool"), Flatten(name="flatten"),
+               Linear(num_classes, name="fc")]
+    name = f"ResNet-{depth}"
+    if groups > 1:
+        name += f" ({groups}x{width_per_group}d)"  # ResNeXt's naming
+    elif width_per_group != 64:
+        name += f" (width {width_per_group} per group)"
+    if not stride_on_3x3 and kind is Bottleneck:
+        name += " (stride on 1x1)"
+    return Architecture(name, (3, 224, 224), tuple(layers), "He et al. 2016, Table 1")
+
+
+def resnet_cifar(n: int, num_classes: int = 10, *, plain: bool = False,
+                 widths: tuple[int, int, int] = (16, 32, 64), shortcut: str = "pad",
+                 input_shape: tuple[int, int, int] = (3, 32, 32)) -> Architecture:
+    """He et al.'s CIFAR-10 network with ``6n + 2`` weight layers (Section 4.2), or its plain twin.
+
+    conv 3x3 ``widths[0]`` -> BN -> ReLU -> three stages of ``n`` basic blocks with
+    ``widths[0]``, ``widths[1]``, ``widths[2]`` channels (the first block of stages 2
+    and 3 halves the map: 32 -> 16 -> 8 on a 32x32 input) -> global average pool
+    -> fc ``num_classes``. ``n = 3, 5, 7, 9, 18`` give ResNet-20, 32, 44, 56, 110.
+
+    * ``shortcut``: how a block that changes shape adds its input: ``"pad"``, the
+      paper's option A for CIFAR (subsample, append zero channels: no parameters,
+      so the residual and plain networks have exactly the same parameters), or
+      ``"projection"`` (option B, a 1x1 convolution and BN). Other blocks use the
+      identity.
+    * ``plain=True``: the same layers with no shortcut at all (``"none"``), the
+      paper's "plain" baseline.
+    * ``widths`` and ``input_shape`` shrink the network for quick experiments.
+
+    Layers are named as in :func:`resnet`: ``conv1``, ``bn1``, ``relu``,
+    ``layer1``..``layer3`` (blocks ``0``, ``1``...), ``avgpool``, ``fc``.
+    """
+    n = _positive(n, "n")
+    num_classes = _check_classes(num_classes)
+    if not isinstance(plain, bool):
+        raise TypeError(f"plain must be True or False; got {plain!r}")
+    if (not isinstance(widths, (tuple, list)) or len(widths) != 3
+            or not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1
+                       for w in widths)):
+        raise ValueError(f"widths must be three positive ints; got {widths!r}")
+    if shortcut not in ("pad", "projection"):
+        raise ValueError(f"shortcut must be 'pad' or 'projection'; got {shortcut!r}")
+    input_shape = check_input_shape(input_shape)
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (C, H, W); got {input_shape}")
+    layers = [Conv(widths[0], 3, padding=1, bias=False, name="conv1"), BatchNorm(name="bn1"),
+              ReLU(name="relu")]
+    c_in = widths[0]
+    for i, planes in enumerate(widths):
+        blocks = []
+        for b in range(n):
+            stride = 2 if (b == 0 and i > 0) else 1
+            blocks.append(BasicBlock(planes, stride, "none", name=str(b)) if plain
+                          else _block(BasicBlock, planes, stride, c_in, shortcut, str(b)))
+            c_in = planes
+        layers.append(Stage(tuple(blocks), name=f"layer{i + 1}"))
+    layers += [GlobalAvgPool(name="avgpool"), Flatten(name="flatten"),
+               Linear(num_classes, name="fc")]
+    name = f"{'plain' if plain else 'ResNet'}-{6 * n + 2} (CIFAR)"
+    return Architecture(name, input_shape, tuple(layers),
+                        "He et al. 2016, Section 4.2")

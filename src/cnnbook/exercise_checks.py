@@ -27,10 +27,35 @@ __all__ = [
 
 
 class CheckFailed(AssertionError):
-    """A self-check failed; the message says what was expected and what came back."""
+    """A self-check failed; the message says what was expected and what came back.
+
+    In Jupyter (IPython) the failure shows as its message and the line of the cell that
+    ran the check, not as frames of this module."""
+
+    def _render_traceback_(self):
+        lines = [f"{type(self).__name__}: {self}"]
+        where = _caller_line(self.__traceback__)
+        if where:
+            lines.append(f"(the self-check called at {where})")
+        return lines
+
+
+def _caller_line(tb) -> str:
+    """``"line 7 of this cell"``: the innermost frame outside this module."""
+    here, found = __file__, ""
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename != here and not tb.tb_frame.f_locals.get("__tracebackhide__"):
+            name = code.co_filename
+            cell = name.startswith("<") or "ipykernel" in name or "/tmp" in name
+            found = (f"line {tb.tb_lineno} of this cell" if cell else
+                     f"line {tb.tb_lineno} of {name}")
+        tb = tb.tb_next
+    return found
 
 
 def _fail(name: str, message: str):
+    __tracebackhide__ = True  # noqa: F841 - read by IPython and pytest
     raise CheckFailed(f"{name}: {message}")
 
 
@@ -68,15 +93,25 @@ def _hint(got) -> str:
     return ""
 
 
+def _shape_hint(got, expected) -> str:
+    if len(expected.shape) >= 2 and tuple(got.shape) == tuple(expected.shape[1:]):
+        return (" (the shape of one item of the expected array: if the function returns only "
+                "`out` where the pair `(out, cache)` is asked for, `[0]` took the first image of "
+                "`out`; return `out, cache`)")
+    return ""
+
+
 def _check_array_like(got, expected, name: str) -> None:
     """Same kind (ndarray/tensor), dtype and exact shape as ``expected``; all finite."""
+    __tracebackhide__ = True  # noqa: F841
     want_tensor = _is_tensor(expected)
     if want_tensor and not _is_tensor(got):
         _fail(name, f"expected a torch.Tensor, got {describe(got)}{_hint(got)}")
     if not want_tensor and type(got) is not np.ndarray:
         _fail(name, f"expected a numpy.ndarray, got {describe(got)}{_hint(got)}")
     if tuple(got.shape) != tuple(expected.shape):
-        _fail(name, f"expected shape {tuple(expected.shape)}, got shape {tuple(got.shape)}")
+        _fail(name, f"expected shape {tuple(expected.shape)}, got shape {tuple(got.shape)}"
+                    f"{_shape_hint(got, expected)}")
     if got.dtype != expected.dtype:
         _fail(name, f"expected dtype {expected.dtype}, got dtype {got.dtype} "
                     "(keep the dtype of the inputs: float32 in, float32 out)")
@@ -95,6 +130,7 @@ def check_close(got, expected, name: str, atol: float = 1e-6, rtol: float = 1e-5
 
     A Python number is compared as a number (ints must come back as ints).
     """
+    __tracebackhide__ = True  # noqa: F841
     if not hasattr(expected, "shape"):
         return _check_scalar_close(got, expected, name, atol, rtol)
     _check_array_like(got, expected, name)
@@ -115,6 +151,7 @@ def check_close(got, expected, name: str, atol: float = 1e-6, rtol: float = 1e-5
 
 
 def _check_scalar_close(got, expected, name, atol, rtol) -> None:
+    __tracebackhide__ = True  # noqa: F841
     if isinstance(expected, bool) or not isinstance(expected, numbers.Real):
         raise TypeError(f"expected must be an array or a real number; got {describe(expected)}")
     if isinstance(got, bool) or not isinstance(got, numbers.Real):
@@ -131,10 +168,12 @@ def check_equal(got, expected, name: str) -> None:
 
     Works through tuples, lists and dicts, naming the element that differs.
     """
+    __tracebackhide__ = True  # noqa: F841
     _equal(got, expected, name)
 
 
 def _equal(got, expected, where: str) -> None:
+    __tracebackhide__ = True  # noqa: F841
     if isinstance(expected, bool):
         if not isinstance(got, (bool, np.bool_)) or bool(got) != expected:
             _fail(where, f"expected {expected!r}, got {describe(got)}")
@@ -173,6 +212,7 @@ def _equal(got, expected, where: str) -> None:
 
 def check_shape(got, shape, name: str) -> None:
     """``got`` must be an array or tensor of exactly this shape."""
+    __tracebackhide__ = True  # noqa: F841
     if not hasattr(got, "shape"):
         _fail(name, f"expected an array of shape {tuple(shape)}, got {describe(got)}{_hint(got)}")
     if tuple(got.shape) != tuple(shape):
@@ -181,12 +221,14 @@ def check_shape(got, shape, name: str) -> None:
 
 def check_true(condition, message: str) -> None:
     """Fail with ``message`` (which should say what was expected and what came back)."""
+    __tracebackhide__ = True  # noqa: F841
     if not condition:
         raise CheckFailed(message)
 
 
 def check_at_least(value, threshold: float, name: str) -> None:
     """A number that must reach a threshold, e.g. an accuracy."""
+    __tracebackhide__ = True  # noqa: F841
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         _fail(name, f"expected a number, got {describe(value)}")
     if not value >= threshold:
@@ -202,6 +244,7 @@ def check_gradient(f, x, grad, dout, name: str, eps: float = 1e-6,
     perturbed in place, one entry at a time; ``x`` is restored afterwards.
     Tolerance: ``atol + rtol * max|numerical|``.
     """
+    __tracebackhide__ = True  # noqa: F841
     from cnnbook.gradcheck import numerical_gradient
 
     if type(x) is not np.ndarray or x.dtype != np.float64:

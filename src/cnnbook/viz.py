@@ -3,6 +3,22 @@
 Every function draws inside :func:`style` and returns what it drew (an Axes or a
 Figure), so a chapter can add to it or a test can inspect it.
 
+Conventions for a chapter's figures (``tests/test_book_prose.py`` holds them):
+
+* A figure is a ``remove-input`` cell with ``mystnb: figure: {name: fig-chN-what,
+  caption: ...}`` and ``image: {alt: ...}`` metadata, or a glued figure shown with
+  ``:::{glue:figure}`` and an ``:alt:`` option. Captions are numbered by the build
+  ("Fig. 5.3"); the alt text says what the figure shows (what a reader would see),
+  not its file or its code.
+* Signed values (weights, gradients, differences) use :data:`DIVERGING` with limits
+  symmetric about zero (:func:`colour_scale`, :func:`signed_limits`): red above zero,
+  blue below, white at zero. One-signed values use a single-hue map (``Blues``...).
+* An architecture is drawn from its spec: :func:`architecture_diagram` of
+  ``shapes.summary(arch)``, :func:`inception_diagram` of an ``Inception`` spec.
+* Photographs go out as JPEG (:func:`as_jpeg`); line art and grids as PNG.
+* Numbers in text for people: :func:`sci` (``1.1×10⁻⁵``), or in words ("44.9
+  billion"); the book build rewrites any glued e-notation with :func:`humanize`.
+
 ``style()``                       context manager with the book's rcParams
 ``show_grid(a, ax)``              a small matrix as coloured cells with their numbers
 ``highlight(ax, row, col, h, w)`` a rectangle around cells of a grid
@@ -10,14 +26,21 @@ Figure), so a chapter can add to it or a test can inspect it.
 ``show_feature_maps(maps)``       the channels of one activation (C, H, W), one panel each
 ``show_filters(w)``               convolution kernels (F, C, KH, KW): RGB, or filter x channel
 ``plot_history(history)``         training curves: losses on the left, accuracies on the right
+``as_jpeg(fig)``                   a photograph-like figure as a JPEG image (a tenth of the PNG)
+``architecture_diagram(summary)`` a network as a chain of layer boxes, from its summary rows
+``inception_diagram(spec, c, hw)`` an inception module's four branches, from its spec
 ``convolution_step(x, k, ...)``   one position of the sliding window, as numbers
 ``show_convolution_step(...)``    padded input, kernel and output with that position marked
+``colour_scale(a)``               a diverging scale centred at zero for signed values
+``sci(x, digits)``                a number for people: ``1.1×10⁻⁵``, never ``1.1e-05``
+``humanize(text)``                every e-notation number in a text rewritten by :func:`sci`
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +58,11 @@ COLORS = {
     "text_dark": "#1a1a1a",
     "text_light": "#ffffff",
 }
+
+#: The colour map for signed values (weights, gradients, differences): blue below zero,
+#: white at zero, red above. Always with limits ``-m, +m`` so that zero is white
+#: (see :func:`signed_limits`).
+DIVERGING = "RdBu_r"
 
 #: The book's rcParams; applied by :func:`style`.
 RC = {
@@ -83,9 +111,28 @@ def _default_fmt(values: np.ndarray) -> str:
     return "{:.2f}" if np.max(np.abs(finite)) < 100 else "{:.3g}"
 
 
-def _text_color(rgba) -> str:
+def text_color(rgba) -> str:
+    """Dark text on a light background colour ``rgba``, white text on a dark one."""
     r, g, b = rgba[:3]
     return COLORS["text_dark"] if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else COLORS["text_light"]
+
+
+def colour_scale(array, cmap: str = "Blues") -> dict:
+    """``cmap``, ``vmin`` and ``vmax`` for :func:`show_grid`: :data:`DIVERGING`, symmetric
+    about zero, when ``array`` has a negative value; else ``cmap`` over its range."""
+    a = np.asarray(array, dtype=float)
+    if np.any(a[np.isfinite(a)] < 0):
+        lo, hi = signed_limits(a)
+        return {"cmap": DIVERGING, "vmin": lo, "vmax": hi}
+    return {"cmap": cmap, "vmin": None, "vmax": None}
+
+
+def signed_limits(*arrays) -> tuple[float, float]:
+    """``(-m, m)`` with ``m`` the largest magnitude in the arrays (1 when all are 0):
+    the limits that centre :data:`DIVERGING` at zero."""
+    m = max((float(np.nanmax(np.abs(np.asarray(a, dtype=float)))) for a in arrays
+             if np.size(a)), default=0.0)
+    return (-m, m) if m > 0 else (-1.0, 1.0)
 
 
 def show_grid(array, ax=None, annotate: bool = True, *, cmap="Blues", vmin=None, vmax=None,
@@ -138,7 +185,7 @@ def show_grid(array, ax=None, annotate: bool = True, *, cmap="Blues", vmin=None,
             for (r, c), value in np.ndenumerate(a):
                 if hidden[r, c]:
                     continue
-                color = _text_color(image.cmap(image.norm(value)))
+                color = text_color(image.cmap(image.norm(value)))
                 ax.text(c, r, fmt.format(value), ha="center", va="center",
                         color=color, fontsize=size)
         if title:
@@ -307,6 +354,56 @@ def plot_history(history, *, title: str | None = None):
     return fig
 
 
+def as_jpeg(fig, *, quality: int = 82, dpi: int | None = None):
+    """``fig`` as an ``IPython.display.Image`` in JPEG (the figure is closed).
+
+    For figures of photographs, whose PNG can weigh near a megabyte in a page;
+    line art and grids of numbers stay PNG (sharper and smaller).
+    """
+    import io
+
+    from IPython.display import Image
+
+    if not isinstance(quality, int) or isinstance(quality, bool) or not 1 <= quality <= 95:
+        raise ValueError(f"quality must be an int in [1, 95]; got {quality!r}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="jpeg", dpi=dpi or fig.dpi, bbox_inches="tight",
+                pil_kwargs={"quality": quality, "optimize": True})
+    _plt().close(fig)
+    return Image(data=buf.getvalue(), format="jpeg")
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_E_NUMBER = re.compile(r"(?<![\w.])(-?)(\d+(?:\.\d+)?)[eE]([+-]?\d+)(?![\w.])")
+
+
+def _power(mantissa: str, exponent: int, sign: str = "") -> str:
+    minus = "−" if sign else ""
+    if float(mantissa) == 0:
+        return "0"
+    if exponent == 0:
+        return f"{minus}{mantissa}"
+    return f"{minus}{mantissa}×10{str(exponent).translate(_SUPERSCRIPT)}"
+
+
+def sci(x, digits: int = 1) -> str:
+    """``x`` in scientific notation for people: ``sci(1.06e-05) == "1.1×10⁻⁵"``,
+    ``sci(0.0) == "0"``, ``sci(-3e8, 0) == "−3×10⁸"``."""
+    if not isinstance(digits, int) or isinstance(digits, bool) or digits < 0:
+        raise ValueError(f"digits must be a non-negative int; got {digits!r}")
+    x = float(x)
+    if x == 0:
+        return "0"
+    mantissa, exponent = f"{abs(x):.{digits}e}".split("e")
+    return _power(mantissa, int(exponent), "-" if x < 0 else "")
+
+
+def humanize(text: str) -> str:
+    """Every number in e-notation in ``text`` (``4.49e+10``, ``1.1e-05``, ``0.0e+00``)
+    written as :func:`sci` writes it; the rest of the text unchanged."""
+    return _E_NUMBER.sub(lambda m: _power(m.group(2), int(m.group(3)), m.group(1)), text)
+
+
 @dataclass(frozen=True)
 class ConvolutionStep:
     """One position of a single-channel sliding window (cross-correlation, torch's convention).
@@ -400,11 +497,11 @@ def show_convolution_step(x, kernel, stride=1, padding=0, step: int = 0, *,
         ax_in.set_title(f"input {s.padded.shape[0] - 2 * ph}x{s.padded.shape[1] - 2 * pw}"
                         + (f", padding {ph}" if ph == pw and ph else
                            f", padding {s.padding}" if any(s.padding) else ""))
-        show_grid(s.kernel, ax_k, cmap="Reds")
+        show_grid(s.kernel, ax_k, **colour_scale(s.kernel, "Reds"))
         highlight(ax_k, 0, 0, kh, kw, color=COLORS["window"])
         ax_k.set_title(f"kernel {kh}x{kw}")
         out = np.where(done | show_future, s.output, np.nan)
-        show_grid(out, ax_out, cmap="Blues")
+        show_grid(out, ax_out, **colour_scale(s.output, "Blues"))
         highlight(ax_out, s.row, s.col, color=COLORS["output"])
         ax_out.set_title(f"output {s.output.shape[0]}x{s.output.shape[1]}, stride "
                          f"{s.stride[0] if s.stride[0] == s.stride[1] else s.stride}")
@@ -429,3 +526,132 @@ def _aligned_grids(shapes, cell: float = 0.4, gap: float = 0.55):
         axes.append(fig.add_axes((x / width, y / height, cell * w / width, cell * h / height)))
         x += cell * w + gap
     return fig, axes
+
+
+# ---------------------------------------------------------------------------
+# Architecture diagrams, drawn from the specs (through their summary rows)
+# ---------------------------------------------------------------------------
+
+#: Box colours by layer kind in the diagrams.
+KIND_COLORS = {"Conv": "#9ecae1", "MaxPool": "#d9d9d9", "AvgPool": "#d9d9d9",
+               "GlobalAvgPool": "#d9d9d9", "Inception": "#a1d99b", "Linear": "#fdae6b",
+               "LRN": "#dadaeb", "input": "#f0f0f0"}
+#: Kinds a diagram leaves out (they change no shape; the caption should say so).
+QUIET_KINDS = ("ReLU", "Tanh", "Sigmoid", "Dropout", "Flatten")
+
+
+def _shape_text(shape) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+def _diagram_box(ax, x, y, w, h, text, color, fontsize=8):
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h,
+                                boxstyle="round,pad=0.02,rounding_size=0.06",
+                                facecolor=color, edgecolor="#444444", linewidth=0.9))
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
+
+
+def _diagram_arrow(ax, x0, y0, x1, y1):
+    ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                arrowprops=dict(arrowstyle="->", color="#444444", lw=0.9))
+
+
+def architecture_diagram(summary, *, per_row: int = 6, title: str | None = None,
+                         skip=QUIET_KINDS):
+    """A network as a chain of boxes, one per layer of ``summary`` (a
+    :class:`cnnbook.shapes.Summary`, so the diagram is drawn from the same spec as
+    the tables), in rows of ``per_row``: the layer's name, its configuration and its
+    output shape, coloured by kind (:data:`KIND_COLORS`). Layers of the kinds in
+    ``skip`` (activations, dropout, flatten) and auxiliary heads are left out.
+    Returns the Figure."""
+    if not isinstance(per_row, int) or per_row < 1:
+        raise ValueError(f"per_row must be a positive int; got {per_row!r}")
+    rows = [r for r in summary.rows if r.kind not in skip and not r.head]
+    if not rows:
+        raise ValueError("summary has no layer to draw once activations are left out")
+    def config(r):  # a Linear's width and a module's branches are told by its shape
+        return "" if r.kind in ("Linear", "Inception") else r.config.replace("x", "×")
+
+    items = [("input", "", _shape_text(summary.input_shape), "input")] + [
+        (r.name, config(r), _shape_text(r.output_shape), r.kind) for r in rows]
+    n_rows = math.ceil(len(items) / per_row)
+    # About 8 inches wide at 6 per row, so a page shows it near its size and the text
+    # (9 pt) stays readable.
+    w, h, dx, dy = 1.2, 0.85, 1.38, 1.22
+    with style():
+        fig, ax = _plt().subplots(figsize=(dx * min(per_row, len(items)) + 0.2,
+                                           dy * n_rows + (0.5 if title else 0.15)))
+        for k, (name, config, shape, kind) in enumerate(items):
+            r, c = divmod(k, per_row)
+            x, y = c * dx, -r * dy
+            text = "\n".join(t for t in (name, config, shape) if t)
+            _diagram_box(ax, x, y, w, h, text, KIND_COLORS.get(kind, "#ffffff"), fontsize=9)
+            if k + 1 < len(items):
+                r2, c2 = divmod(k + 1, per_row)
+                if r2 == r:
+                    _diagram_arrow(ax, x + w / 2, y, x + dx - w / 2, y)
+                else:  # down to the start of the next row
+                    _diagram_arrow(ax, x, y - h / 2, 0, -r2 * dy + h / 2)
+        ax.set_xlim(-w / 2 - 0.1, dx * (min(per_row, len(items)) - 1) + w / 2 + 0.1)
+        ax.set_ylim(-(n_rows - 1) * dy - h / 2 - 0.1, h / 2 + 0.1)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        if title:
+            ax.set_title(title)
+        fig.tight_layout()
+    return fig
+
+
+def inception_diagram(spec, in_channels: int, hw: int, *, reductions: bool = True, ax=None,
+                      title: str | None = None):
+    """An inception module (a :class:`cnnbook.spec.Inception`) on an ``in_channels x hw x
+    hw`` input: its four branches side by side, each box with its filters and
+    parameters (from :func:`cnnbook.shapes.conv_params`), concatenated on top.
+    ``reductions=False`` draws the naive module of the same widths: every convolution
+    on the whole input and the pooled input passed through. Returns the Axes."""
+    from cnnbook.shapes import conv_params
+    from cnnbook.spec import Inception
+
+    if not isinstance(spec, Inception):
+        raise TypeError(f"spec must be a cnnbook.spec.Inception; got {type(spec).__name__}")
+
+    def conv(k, filters, c_in):
+        return (f"{k}×{k} conv, {filters}\n{conv_params(c_in, filters, k):,} params",
+                {1: "#ffe08a", 3: "#9ecae1", 5: "#a1d99b"}[k])
+
+    pool = ("3×3 max pool\n0 params", "#fdae6b")
+    if reductions:
+        columns = [[conv(1, spec.c1, in_channels)],
+                   [conv(1, spec.c3_reduce, in_channels), conv(3, spec.c3, spec.c3_reduce)],
+                   [conv(1, spec.c5_reduce, in_channels), conv(5, spec.c5, spec.c5_reduce)],
+                   [pool, conv(1, spec.pool_proj, in_channels)]]
+        out = spec.out_channels
+    else:
+        columns = [[conv(1, spec.c1, in_channels)], [conv(3, spec.c3, in_channels)],
+                   [conv(5, spec.c5, in_channels)], [pool]]
+        out = spec.c1 + spec.c3 + spec.c5 + in_channels
+    with style():
+        if ax is None:
+            _, ax = _plt().subplots(figsize=(8, 3.8))
+        w, h, xs = 1.45, 0.62, np.arange(4) * 1.65
+        io = "#e8e8e8"
+        _diagram_box(ax, xs.mean(), 0, xs[-1] - xs[0] + w, h,
+                     f"previous layer: {in_channels}×{hw}×{hw}", io, fontsize=9)
+        _diagram_box(ax, xs.mean(), 3, xs[-1] - xs[0] + w, h,
+                     f"concatenate: {out}×{hw}×{hw}", io, fontsize=9)
+        for x, column in zip(xs, columns):
+            levels = [2] if len(column) == 1 else [1, 2]
+            previous = h / 2
+            for level, (text, color) in zip(levels, column):
+                _diagram_box(ax, x, level, w, h, text, color, fontsize=8.5)
+                _diagram_arrow(ax, x, previous, x, level - h / 2)
+                previous = level + h / 2
+            _diagram_arrow(ax, x, previous, x, 3 - h / 2)
+        ax.set_xlim(xs[0] - w / 2 - 0.1, xs[-1] + w / 2 + 0.1)
+        ax.set_ylim(-0.5, 3.5)
+        ax.axis("off")
+        if title:
+            ax.set_title(title)
+    return ax

@@ -8,13 +8,16 @@ Code may use ``$course``, ``$checks``, ``$repo``, ``$port`` and ``$canary``, fil
 when the course is built.
 
 ``setup(folder, subst)`` may add anything to the submission's folder after the notebook is
-written (links, special files, more folders), for attacks that are not in the notebook.
+written (links, special files, more folders), or replace the folder or the student's
+folder itself, for attacks that are not in the notebook. ``student`` is the name of the
+student's folder when it is not the attack's name (hostile student ids).
 
 ``expect`` maps a test to what it must get: ``True`` (keeps its points), ``False``
 (0 points) or an outcome (``"timeout"``, ``"crashed"``, ``"forbidden"``: 0 points with
 that outcome). Tests not listed must keep their points: honest work is never lost to
-an attack elsewhere in the notebook. ``notes`` are words the grader's report on the
-notebook must contain; ``status`` is the notebook's status.
+an attack elsewhere in the notebook. ``notes`` are words the grader's notes on the
+submission (its notebook's and its files') must contain; ``status`` is the notebook's
+status, or ``"refused"``: the whole submission is refused and nothing of it is graded.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class Attack:
     expect: dict = field(default_factory=dict)
     notes: tuple = ()
     status: str = "graded"
+    student: str | None = None  #: the student folder's name, when not ``name``
 
 
 def all_attacks() -> list:

@@ -16,20 +16,35 @@ def fill(code: str, subst: dict) -> str:
     return string.Template(code).safe_substitute(subst)
 
 
+def student_of(attack: Attack) -> str:
+    """The name of the attack's student folder."""
+    return attack.student if attack.student is not None else attack.name
+
+
+def shown_as(attack: Attack) -> str:
+    """The name the grader reports the attack's student under (an invalid id is shown
+    escaped and quoted, never graded under another name)."""
+    from autograder.grader.untrusted import shown_name, student_id_problem
+
+    name = student_of(attack)
+    return shown_name(name) if student_id_problem(name) else name
+
+
 def submit_attack(course: Path, attack: Attack, subst: dict) -> None:
-    folder = course / "submitted" / attack.name / tc.ASSIGNMENT
+    student = student_of(attack)
+    folder = course / "submitted" / student / tc.ASSIGNMENT
     if attack.missing:
         folder.mkdir(parents=True)
         (folder / "timestamp.txt").write_text("2030-01-01 12:00:00.000000 UTC\n")
     elif attack.raw is not None:
         raw = attack.raw() if callable(attack.raw) else attack.raw
-        tc.submit(course, attack.name, raw)
+        tc.submit(course, student, raw)
     else:
         answers = {k: fill(v, subst) for k, v in attack.answers.items()}
         before = {k: [fill(s, subst) for s in v] for k, v in attack.before.items()}
         after = {k: [fill(s, subst) for s in v] for k, v in attack.after.items()}
         nb = tc.submission(course, answers, before, after, attack.mutate)
-        tc.submit(course, attack.name, json.dumps(nb, indent=1).encode())
+        tc.submit(course, student, json.dumps(nb, indent=1).encode())
     if attack.setup is not None:
         folder.mkdir(parents=True, exist_ok=True)
         attack.setup(folder, subst)
@@ -45,6 +60,9 @@ class Verdict:
         r = self.result
         if r is None:
             return [self.attack.name, "(no result)", "", "", "FAIL"]
+        verdict = "ok" if not self.failures else "FAIL: " + "; ".join(self.failures)
+        if r.refused:
+            return [self.attack.name, self.attack.what, "refused", r.refused[:110], verdict]
         outcomes = []
         for t in r.tests:
             mark = f"{t.points:g}" if t.passed else f"0 {t.status}"
@@ -60,6 +78,17 @@ def judge(attack: Attack, result) -> Verdict:
         return Verdict(attack, None, ["no result"])
     if result.error:
         return Verdict(attack, result, [f"grader error: {result.error.splitlines()[0]}"])
+    if attack.status == "refused" or result.refused:
+        if attack.status != "refused":
+            fails.append(f"refused: {result.refused}")
+        elif not result.refused:
+            fails.append(f"graded ({result.score:g} points), not refused")
+        elif result.tests or result.score:
+            fails.append("a refused submission has test results")
+        text = (result.refused or "").lower()
+        fails += [f"the refusal does not mention {w!r}" for w in attack.notes
+                  if w.lower() not in text]
+        return Verdict(attack, result, fails)
     by = {t.grade_id: t for t in result.tests}
     if set(by) != set(TESTS):
         fails.append(f"tests graded: {sorted(by)}")
@@ -79,10 +108,11 @@ def judge(attack: Attack, result) -> Verdict:
     nb = result.notebooks[0]
     if nb.status != attack.status:
         fails.append(f"notebook status {nb.status}, not {attack.status}")
-    text = " ".join(nb.problems).lower()
+    notes = list(result.notes) + list(nb.problems)
+    text = " ".join(notes).lower()
     for word in attack.notes:
         if word.lower() not in text:
-            fails.append(f"no note mentions {word!r} (notes: {nb.problems})")
+            fails.append(f"no note mentions {word!r} (notes: {notes})")
     return Verdict(attack, result, fails)
 
 

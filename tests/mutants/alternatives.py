@@ -21,6 +21,18 @@ class Alternative:
 
 ALTERNATIVES = {
     "ps01_convolution": [
+        Alternative("output size by counting window starts", "conv_output_size", '''
+def conv_output_size(size, kernel, stride=1, padding=0):
+    return len(range(0, size + 2 * padding - kernel + 1, stride))
+'''),
+        Alternative("vectorized with sliding_window_view and einsum", "conv2d_forward", '''
+def conv2d_forward(x, w, b, stride=1, padding=0):
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, w.shape[2:], axis=(2, 3))
+    win = win[:, :, ::stride, ::stride]
+    out = np.einsum("nchwkl,fckl->nfhw", win, w, optimize=True) + b[:, None, None]
+    return out.astype(x.dtype, copy=False), None
+'''),
         Alternative("output size with math.floor", "conv_output_size", '''
 import math
 
@@ -81,6 +93,41 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
 '''),
     ],
     "ps02_conv_backprop": [
+        Alternative("backward as a transposed convolution of the dilated dout", "conv2d_backward", '''
+def conv2d_backward(dout, cache):
+    x, w, b, stride, padding = cache
+    N, C, H, W = x.shape
+    F, _, KH, KW = w.shape
+    _, _, OH, OW = dout.shape
+    window = np.lib.stride_tricks.sliding_window_view
+    # dout dilated by the stride: zeros between its entries
+    Hd, Wd = (OH - 1) * stride + 1, (OW - 1) * stride + 1
+    dil = np.zeros((N, F, Hd, Wd), dtype=dout.dtype)
+    dil[:, :, ::stride, ::stride] = dout
+    # dx_pad: the full convolution of the dilated dout with the flipped kernel
+    full = np.pad(dil, ((0, 0), (0, 0), (KH - 1, KH - 1), (KW - 1, KW - 1)))
+    flipped = w[:, :, ::-1, ::-1]
+    part = np.einsum("nfhwkl,fckl->nchw", window(full, (KH, KW), axis=(2, 3)), flipped)
+    dxp = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=x.dtype)
+    dxp[:, :, :part.shape[2], :part.shape[3]] = part  # rows the stride leaves over get nothing
+    dx = dxp[:, :, padding:padding + H, padding:padding + W]
+    # dw: the padded input correlated with the dilated dout
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    patches = window(xp, (Hd, Wd), axis=(2, 3))[:, :, :KH, :KW]
+    dw = np.einsum("nckluv,nfuv->fckl", patches, dil)
+    db = dout.sum(axis=(0, 2, 3))
+    return dx.astype(x.dtype), dw.astype(x.dtype), db.astype(x.dtype)
+'''),
+        Alternative("numerical gradient on perturbed copies", "numerical_gradient", '''
+def numerical_gradient(f, x, dout, eps=1e-6):
+    grad = np.empty(x.shape)
+    for i in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] = x[i] + eps
+        down[i] = x[i] - eps
+        grad[i] = (np.sum(f(up) * dout) - np.sum(f(down) * dout)) / (2 * eps)
+    return grad
+'''),
         Alternative("backward with plain loops", "conv2d_backward", '''
 def conv2d_backward(dout, cache):
     x, w, b, stride, padding = cache
@@ -140,6 +187,42 @@ def numerical_gradient(f, x, dout, eps=1e-6):
 '''),
     ],
     "ps03_pooling": [
+        Alternative("average pooling by an einsum over windows; backward with loops", "avgpool2d", '''
+def avgpool2d_forward(x, kernel_size, stride=None, padding=0):
+    s = stride or kernel_size
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kernel_size, kernel_size), axis=(2, 3))
+    out = np.einsum("nchwkl->nchw", win[:, :, ::s, ::s]) / kernel_size ** 2
+    return out.astype(x.dtype), (x.shape, kernel_size, s, padding)
+
+
+def avgpool2d_backward(dout, cache):
+    (N, C, H, W), k, s, p = cache
+    dxp = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=dout.dtype)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            dxp[:, :, i * s:i * s + k, j * s:j * s + k] += dout[:, :, i, j][:, :, None, None] / k ** 2
+    return dxp[:, :, p:p + H, p:p + W]
+'''),
+        Alternative("max pooling backward by kernel offsets, the first maximum taking the gradient",
+                    "maxpool2d_backward", '''
+def maxpool2d_backward(dout, cache):
+    x, k, s, p = cache
+    N, C, H, W = x.shape
+    OH, OW = dout.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf)
+    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+    best = win.max(axis=(4, 5))
+    dxp = np.zeros(xp.shape, dtype=x.dtype)
+    taken = np.zeros(best.shape, dtype=bool)
+    for a in range(k):  # row-major order: a tie goes to the first maximum
+        for b in range(k):
+            view = xp[:, :, a:a + s * OH:s, b:b + s * OW:s]
+            hit = (view == best) & ~taken
+            taken |= hit
+            dxp[:, :, a:a + s * OH:s, b:b + s * OW:s] += np.where(hit, dout, 0)
+    return dxp[:, :, p:p + H, p:p + W]
+'''),
         Alternative("max pooling: a running maximum over kernel offsets; backward with loops "
                     "over windows", "maxpool2d_forward", '''
 def maxpool2d_forward(x, kernel_size, stride=None, padding=0):
@@ -240,6 +323,15 @@ def invariance_error(z, z_shifted):
 '''),
     ],
     "ps05_lenet": [
+        Alternative("SGD step with in-place operations on clones", "sgd_step", '''
+def sgd_step(p, grad, v, lr, momentum=0.9, weight_decay=5e-4):
+    v_new = v.clone().mul_(momentum).add_(grad).add_(p, alpha=weight_decay)
+    return p.clone().add_(v_new, alpha=-lr), v_new
+'''),
+        Alternative("schedule as lr minus a linear decrease", "learning_rate", '''
+def learning_rate(step, total_steps, lr=0.02):
+    return lr - lr * step / total_steps
+'''),
         Alternative("linear layer with einsum", "linear_forward", '''
 def linear_forward(x, w, b):
     flat = x.reshape(len(x), w.shape[1])
@@ -256,29 +348,14 @@ class LeNet5(nn.Module):
             nn.Flatten(), nn.Linear(16 * 5 * 5, 120), nn.ReLU(inplace=True),
             nn.Linear(120, 84), nn.ReLU(inplace=True), nn.Linear(84, num_classes))
 
+        for layer in self.modules():  # He's initialization, uniform: the same variance
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
+
     def forward(self, x):
         return self.classifier(self.features(x))
 '''),
-        Alternative("training with a DataLoader and Adam", "train_lenet", '''
-def train_lenet(model, x, y, epochs=8, lr=2e-3, batch_size=32, seed=0):
-    from torch.utils.data import DataLoader, TensorDataset
-
-    data = TensorDataset(torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.long))
-    loader = DataLoader(data, batch_size=batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(seed))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    model.train()
-    for _ in range(epochs):
-        for xb, yb in loader:
-            shift = tuple(int(s) for s in torch.randint(-2, 3, (2,)))
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(torch.roll(xb, shift, (2, 3))), yb)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-    return losses
-''', tests=("test_lenet_accuracy",)),
         Alternative("training with torch.optim.SGD and a LambdaLR schedule", "train_lenet", '''
 def train_lenet(model, x, y, epochs=5, lr=0.02, batch_size=32, seed=0):
     rng = np.random.default_rng(seed)
@@ -312,6 +389,28 @@ def lenet_numpy_forward(x, params):
 '''),
     ],
     "ps06_alexnet_vgg": [
+        Alternative("LRN window sums from a cumulative sum over the channels", "lrn", '''
+def lrn_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0):
+    C = x.shape[1]
+    before, after = size // 2, (size - 1) // 2
+    cum = np.concatenate([np.zeros_like(x[:, :1]), np.cumsum(x * x, axis=1)], axis=1)
+    hi = np.minimum(np.arange(C) + after + 1, C)
+    lo = np.maximum(np.arange(C) - before, 0)
+    denom = k + alpha / size * (cum[:, hi] - cum[:, lo])
+    return (x * denom ** -beta).astype(x.dtype), (x, denom, size, alpha, beta)
+
+
+def lrn_backward(dout, cache):
+    x, denom, size, alpha, beta = cache
+    C = x.shape[1]
+    before, after = size // 2, (size - 1) // 2
+    t = dout * x * denom ** (-beta - 1)
+    cum = np.concatenate([np.zeros_like(t[:, :1]), np.cumsum(t, axis=1)], axis=1)
+    hi = np.minimum(np.arange(C) + before + 1, C)  # channel j is in the windows j-after..j+before
+    lo = np.maximum(np.arange(C) - after, 0)
+    dx = dout * denom ** -beta - 2 * alpha * beta / size * x * (cum[:, hi] - cum[:, lo])
+    return dx.astype(x.dtype)
+'''),
         Alternative("LRN with a loop over channels and an explicit Jacobian sum", "lrn", '''
 def lrn_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0):
     N, C = x.shape[:2]
@@ -365,6 +464,74 @@ def vgg_memory(config, input_shape=(3, 224, 224), num_classes=1000, bytes_per_va
 '''),
     ],
     "ps07_googlenet": [
+        Alternative("inception with the three 1x1 convolutions on the input fused into one",
+                    "inception", '''
+class Inception(nn.Module):
+    def __init__(self, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
+        super().__init__()
+        self.splits = (c1, c3_reduce, c5_reduce)
+        self.inputs = nn.Conv2d(in_channels, c1 + c3_reduce + c5_reduce, 1)
+        self.conv3 = nn.Conv2d(c3_reduce, c3, 3, padding=1)
+        self.conv5 = nn.Conv2d(c5_reduce, c5, 5, padding=2)
+        self.proj = nn.Conv2d(in_channels, pool_proj, 1)
+
+    def forward(self, x):
+        a, r3, r5 = torch.relu(self.inputs(x)).split(self.splits, dim=1)
+        pooled = nn.functional.max_pool2d(x, 3, stride=1, padding=1)
+        return torch.cat([a, torch.relu(self.conv3(r3)), torch.relu(self.conv5(r5)),
+                          torch.relu(self.proj(pooled))], dim=1)
+'''),
+        Alternative("inception with the reductions fused first and the 1x1 branch after them",
+                    "inception", '''
+class Inception(nn.Module):
+    def __init__(self, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
+        super().__init__()
+        self.sizes = [c3_reduce, c5_reduce, c1]
+        self.fused = nn.Conv2d(in_channels, sum(self.sizes), kernel_size=1)
+        self.branch3 = nn.Sequential(nn.Conv2d(c3_reduce, c3, 3, padding=1), nn.ReLU())
+        self.branch5 = nn.Sequential(nn.Conv2d(c5_reduce, c5, 5, padding=2), nn.ReLU())
+        self.pool = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(in_channels, pool_proj, 1),
+                                  nn.ReLU())
+
+    def forward(self, x):
+        r3, r5, a = torch.relu(self.fused(x)).split(self.sizes, dim=1)
+        return torch.cat([a, self.branch3(r3), self.branch5(r5), self.pool(x)], dim=1)
+'''),
+        Alternative("inception with its 1x1 convolutions as linear layers over the channels",
+                    "inception", '''
+class Inception(nn.Module):
+    def __init__(self, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
+        super().__init__()
+        self.one = nn.Linear(in_channels, c1)
+        self.reduce3 = nn.Linear(in_channels, c3_reduce)
+        self.reduce5 = nn.Linear(in_channels, c5_reduce)
+        self.project = nn.Linear(in_channels, pool_proj)
+        self.conv3 = nn.Conv2d(c3_reduce, c3, 3, padding=1)
+        self.conv5 = nn.Conv2d(c5_reduce, c5, 5, padding=2)
+
+    def forward(self, x):
+        def pointwise(layer, v):  # a 1x1 convolution: the same linear map at every pixel
+            return torch.relu(layer(v.permute(0, 2, 3, 1)).permute(0, 3, 1, 2))
+
+        pooled = nn.functional.max_pool2d(x, 3, stride=1, padding=1)
+        return torch.cat([pointwise(self.one, x),
+                          torch.relu(self.conv3(pointwise(self.reduce3, x))),
+                          torch.relu(self.conv5(pointwise(self.reduce5, x))),
+                          pointwise(self.project, pooled)], dim=1)
+'''),
+        Alternative("GAP head with its own parameters and functional dropout", "gap_head", '''
+class GAPHead(nn.Module):
+    def __init__(self, in_channels, num_classes, dropout=0.4):
+        super().__init__()
+        self.p = dropout
+        self.weight = nn.Parameter(torch.empty(num_classes, in_channels))
+        self.bias = nn.Parameter(torch.zeros(num_classes))
+        nn.init.kaiming_uniform_(self.weight)
+
+    def forward(self, x):
+        pooled = nn.functional.dropout(x.mean(dim=(2, 3)), self.p, self.training)
+        return pooled @ self.weight.T + self.bias
+'''),
         Alternative("inception with a ModuleList and functional ReLUs", "inception", '''
 class Inception(nn.Module):
     def __init__(self, in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):

@@ -9,8 +9,10 @@ of that namespace. Used by the mutation corpus and the alternatives tests.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -143,6 +145,25 @@ class Outcome:
     message: str
     seconds: float
     stderr: str = ""
+    violations: tuple = ()  # (function, property id) of the contract properties that failed
+
+
+def violations(exc: BaseException) -> tuple:
+    """The (function, property) pairs a failed hidden check names: its attributes, or the
+    tag at the end of its message."""
+    from autograder.checks.contracts import parse_tag
+
+    function, props = getattr(exc, "function", ""), getattr(exc, "properties", ())
+    if function and props:
+        return tuple((function, p) for p in props)
+    return tuple(parse_tag(str(exc)))
+
+
+def check_of(assignment: str, test_id: str) -> str:
+    """The hidden check a test cell calls (``_hidden.<check>(...)``)."""
+    cells = {c.id: c for c in load_cells(assignment) if c.role == "test"}
+    found = re.findall(r"_hidden\.(\w+)\(", split_test(cells[test_id].source)[1])
+    return found[0] if found else ""
 
 
 def run_test(ns: Namespace, test_id: str, part: str = "hidden") -> Outcome:
@@ -156,9 +177,58 @@ def run_test(ns: Namespace, test_id: str, part: str = "hidden") -> Outcome:
         with silenced() as (_, err), torch_state_kept(source):
             exec(compile(source, f"<{ns.assignment}:{test_id}:{part}>", "exec"), scope)
     except Exception as exc:  # noqa: BLE001
-        return Outcome(False, f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+        return Outcome(False, f"{type(exc).__name__}: {exc}", time.perf_counter() - start,
+                       violations=violations(exc))
     return Outcome(True, "", time.perf_counter() - start, err.getvalue())
 
 
 def test_ids(assignment: str) -> list[str]:
     return [c.id for c in load_cells(assignment) if c.role == "test"]
+
+
+# ---------------------------------------------------------------------------
+# the notebook a student would submit
+# ---------------------------------------------------------------------------
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _answer(source: str) -> str:
+    """A solution cell as a student's answer: the solution markers' lines removed."""
+    lines = [line for line in source.splitlines()
+             if line.strip() not in SOLUTION_MARKERS]
+    return "\n".join(lines) + ("\n" if source.endswith("\n") else "")
+
+
+def submission(assignment: str, patches=None, replace=None, append=None) -> dict:
+    """The complete notebook a student would submit (nbformat JSON): the source notebook
+    in its release form (hidden tests stripped from the test cells, outputs empty) with
+    every solution cell answered: by the solution, or by the code that ``patches``
+    (cell id -> [(old, new)]), ``replace`` (cell id -> source) and ``append`` (cell id
+    -> code after it) give, as :func:`build_namespace` runs them. Grade it with
+    nbgrader (``course.py autograde``) or ``python -m autograder`` to compare the paths."""
+    patches, replace, append = patches or {}, replace or {}, append or {}
+    nb = json.loads(notebook_path(assignment).read_text())
+    known = {cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") for cell in nb["cells"]}
+    for key in (*patches, *replace, *append):
+        if key not in known:
+            raise KeyError(f"{assignment} has no cell {key!r}")
+    out = copy.deepcopy(nb)
+    for cell in out["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        cid = meta.get("grade_id", "")
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+        if meta.get("grade") and not meta.get("solution"):  # a test cell: the release's
+            source = split_test(source)[0].rstrip() + "\n"
+        elif cell["cell_type"] == "code":
+            source = replace.get(cid, source)
+            if cid in patches:
+                source = apply_patches(source, patches[cid], f"{assignment}:{cid}")
+            if cid in append:
+                source = source.rstrip("\n") + "\n\n" + append[cid]
+            if meta.get("solution"):
+                source = _answer(source)
+        cell["source"] = source.splitlines(keepends=True)
+    return out

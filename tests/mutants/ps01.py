@@ -1,6 +1,7 @@
 """Realistic bugs in problem set 1 (the convolutional layer)."""
 
-from .corpus import Mutant
+from .corpus import Mutant, blanks, wrapper
+from .families import conv_forward
 
 ASSIGNMENT = "ps01_convolution"
 
@@ -73,4 +74,57 @@ MUTANTS = [
            source=LOOPS_AS_VECTORIZED, subtle=False),
     Mutant("vectorized: calls the library's reference", "conv2d_forward", source=CALLS_REFERENCE,
            subtle=True),
+]
+
+MUTANTS += blanks(ASSIGNMENT, ["conv_output_size", "conv_params", "conv2d_forward_loops",
+                               "conv2d_forward"])
+
+MUTANTS += conv_forward("conv2d_forward_loops", "conv2d_forward_loops", pair=False)
+MUTANTS += conv_forward("conv2d_forward", "conv2d_forward", pair=True)
+MUTANTS += [
+    Mutant("loops: calls the library's naive reference", "conv2d_forward_loops",
+           source='''
+from cnnbook.numpy import conv2d_forward_naive
+
+def conv2d_forward_loops(x, w, b, stride=1, padding=0):
+    return conv2d_forward_naive(x, w, b, stride, padding)[0]
+'''),
+    Mutant("vectorized: keeps a cache of earlier outputs by input shape", "conv2d_forward",
+           append='''
+_student_conv2d_forward = conv2d_forward
+_seen = {}
+
+
+def conv2d_forward(x, w, b, stride=1, padding=0):
+    key = (x.shape, w.shape, stride, padding)
+    if key not in _seen:
+        _seen[key] = _student_conv2d_forward(x, w, b, stride, padding)
+    return _seen[key]
+''', tests=("test_conv2d_forward_speed",)),
+    wrapper("output size: calls the library's reference", "conv_output_size", "conv_output_size",
+            "size, kernel, stride=1, padding=0",
+            "import cnnbook.shapes\nreturn cnnbook.shapes.conv_output_size(size, kernel, stride, "
+            "padding)"),
+    wrapper("output size: ignores stride", "conv_output_size", "conv_output_size",
+            "size, kernel, stride=1, padding=0",
+            "return _student_conv_output_size(size, kernel, 1, padding)"),
+    wrapper("output size: default padding 1", "conv_output_size", "conv_output_size",
+            "size, kernel, stride=1, padding=1",
+            "return _student_conv_output_size(size, kernel, stride, padding)"),
+    wrapper("output size: pads by padding * stride", "conv_output_size", "conv_output_size",
+            "size, kernel, stride=1, padding=0",
+            "return _student_conv_output_size(size, kernel, stride, padding * stride)"),
+    wrapper("params: calls the library's reference", "conv_params", "conv_params",
+            "in_channels, out_channels, kernel, bias=True",
+            "from cnnbook.shapes import conv_params as cp\n"
+            "return cp(in_channels, out_channels, kernel, bias=bias)"),
+    wrapper("params: returns a float", "conv_params", "conv_params",
+            "in_channels, out_channels, kernel, bias=True",
+            "return float(_student_conv_params(in_channels, out_channels, kernel, bias))"),
+    Mutant("params: a pair kernel is taken for an int", "conv_params",
+           [("    if isinstance(kernel, (tuple, list)):\n        kh, kw = kernel\n    else:\n"
+             "        kh = kw = kernel\n", "    kh = kw = kernel\n")]),
+    wrapper("params: default bias=False", "conv_params", "conv_params",
+            "in_channels, out_channels, kernel, bias=False",
+            "return _student_conv_params(in_channels, out_channels, kernel, bias)"),
 ]

@@ -1,6 +1,7 @@
 """Realistic bugs in problem set 3 (pooling)."""
 
-from .corpus import Mutant
+from .corpus import Mutant, blanks, wrapper
+from .families import pool_backward, pool_forward
 
 ASSIGNMENT = "ps03_pooling"
 
@@ -101,4 +102,112 @@ MUTANTS = [
     Mutant("global pool backward: divided by N*H*W (a batch mean)", "global_avgpool",
            [("dout / (H * W)", "dout / (N * H * W)")], tests=("test_global_avgpool_backward",),
            subtle=True),
+]
+
+MUTANTS += blanks(ASSIGNMENT, ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward",
+                               "avgpool2d_backward", "global_avgpool_forward",
+                               "global_avgpool_backward"])
+
+TIES_EVERY_MAXIMUM = '''
+def maxpool2d_backward(dout, cache):
+    x, k, s, p = cache
+    N, C, H, W = x.shape
+    OH, OW = dout.shape[2], dout.shape[3]
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf)
+    dxp = np.zeros(xp.shape, dtype=x.dtype)
+    for i in range(OH):
+        for j in range(OW):
+            window = xp[:, :, i * s:i * s + k, j * s:j * s + k]
+            mask = window == window.max(axis=(2, 3), keepdims=True)
+            dxp[:, :, i * s:i * s + k, j * s:j * s + k] += mask * dout[:, :, i:i + 1, j:j + 1]
+    return dxp[:, :, p:p + H, p:p + W].copy()
+'''
+
+MUTANTS += pool_forward("maxpool2d_forward", "maxpool2d_forward", "maxpool2d_forward")
+MUTANTS += pool_forward("avgpool2d", "avgpool2d_forward", "avgpool2d_forward")
+MUTANTS += pool_backward("maxpool2d_backward", "maxpool2d_backward")
+MUTANTS += pool_backward("avgpool2d", "avgpool2d_backward")
+MUTANTS += pool_backward("global_avgpool", "global_avgpool_backward")
+MUTANTS += [
+    # max pooling, backward
+    Mutant("max pool backward: calls the library's reference", "maxpool2d_backward", source='''
+import cnnbook.numpy as cn
+
+def maxpool2d_backward(dout, cache):
+    x, k, s, p = cache
+    return cn.maxpool2d_backward(dout, cn.maxpool2d_forward(x, k, s, p)[1])
+'''),
+    Mutant("max pool backward: every tied maximum gets the gradient", "maxpool2d_backward",
+           source=TIES_EVERY_MAXIMUM, subtle=True),
+    Mutant("max pool backward: no gaps between windows (stride cut to the kernel)",
+           "maxpool2d_backward", [("    x, k, s, p = cache\n", "    x, k, s, p = cache\n    s = min(s, k)\n")]),
+    Mutant("max pool backward: pads with zeros", "maxpool2d_backward",
+           [("xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf)",
+             "xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))")]),
+    Mutant("max pool backward: column positions counted over the rows", "maxpool2d_backward",
+           [("cols = np.arange(OW)[None, :] * s + dj", "cols = np.arange(OH)[None, :] * s + dj")]),
+    Mutant("max pool backward: crops the padding scaled by stride / kernel", "maxpool2d_backward",
+           [("return dxp[:, :, p:p + H, p:p + W].copy()",
+             "q = p * s // k\n    return dxp[:, :, q:q + H, q:q + W].copy()")]),
+    # average pooling, backward
+    Mutant("avg pool backward: calls the library's reference", "avgpool2d", source='''
+import cnnbook.numpy as cn
+
+
+def avgpool2d_forward(x, kernel_size, stride=None, padding=0):
+    out, cache = cn.avgpool2d_forward(x, kernel_size, stride, padding)
+    return out, (x, kernel_size, stride, padding)
+
+
+def avgpool2d_backward(dout, cache):
+    x, k, s, p = cache
+    return cn.avgpool2d_backward(dout, cn.avgpool2d_forward(x, k, s, p)[1])
+''', tests=("test_avgpool2d_backward",)),
+    Mutant("avg pool backward: overlapping windows overwrite each other", "avgpool2d",
+           [("dxp[:, :, a:a + s * OH:s, b:b + s * OW:s] += share",
+             "dxp[:, :, a:a + s * OH:s, b:b + s * OW:s] = share")],
+           tests=("test_avgpool2d_backward",)),
+    Mutant("avg pool backward: no gaps between windows (stride cut to the kernel)", "avgpool2d",
+           [("    (N, C, H, W), dtype, k, s, p = cache\n",
+             "    (N, C, H, W), dtype, k, s, p = cache\n    s = min(s, k)\n")],
+           tests=("test_avgpool2d_backward",)),
+    Mutant("avg pool backward: columns stepped over the rows' count", "avgpool2d",
+           [("dxp[:, :, a:a + s * OH:s, b:b + s * OW:s]", "dxp[:, :, a:a + s * OH:s, b:b + s * OH:s]")],
+           tests=("test_avgpool2d_backward",)),
+    Mutant("avg pool backward: crops the padding scaled by stride / kernel", "avgpool2d",
+           [("    return dxp[:, :, p:p + H, p:p + W].copy()\n",
+             "    q = p * s // k\n    return dxp[:, :, q:q + H, q:q + W].copy()\n")],
+           tests=("test_avgpool2d_backward",)),
+    # global average pooling
+    wrapper("global pool: calls the library's reference", "global_avgpool",
+            "global_avgpool_forward", "x",
+            "import cnnbook.numpy\nreturn cnnbook.numpy.global_avgpool_forward(x)[0], x.shape"),
+    wrapper("global pool: float32 whatever the input", "global_avgpool", "global_avgpool_forward",
+            "x", "out, cache = _student_global_avgpool_forward(x)\n"
+                 "return out.astype(np.float32), cache"),
+    wrapper("global pool: float64 for float32 input", "global_avgpool", "global_avgpool_forward",
+            "x", "out, cache = _student_global_avgpool_forward(x)\n"
+                 "return out.astype(np.float64), cache"),
+    Mutant("global pool: divides by H * H", "global_avgpool",
+           [("return x.mean(axis=(2, 3), keepdims=True), x.shape",
+             "return x.sum(axis=(2, 3), keepdims=True) / x.shape[2] ** 2, x.shape")],
+           tests=("test_global_avgpool_forward",)),
+    wrapper("global pool: drops the batch axis of a single image", "global_avgpool",
+            "global_avgpool_forward", "x",
+            "out, cache = _student_global_avgpool_forward(x)\n"
+            "return (out[0] if len(x) == 1 else out), cache"),
+    wrapper("global pool: every image pooled like the first", "global_avgpool",
+            "global_avgpool_forward", "x",
+            "out, cache = _student_global_avgpool_forward(x)\n"
+            "return np.repeat(out[:1], len(x), axis=0), cache"),
+    wrapper("global pool: centres its input in place after use", "global_avgpool",
+            "global_avgpool_forward", "x",
+            "result = _student_global_avgpool_forward(x)\nx -= x.mean()\nreturn result"),
+    wrapper("global pool backward: calls the library's reference", "global_avgpool",
+            "global_avgpool_backward", "dout, cache",
+            "import cnnbook.numpy as cn\n"
+            "return cn.global_avgpool_backward(dout, cn.global_avgpool_forward("
+            "np.zeros(cache, dout.dtype))[1])"),
+    Mutant("global pool backward: divides by H * H", "global_avgpool",
+           [("dout / (H * W)", "dout / (H * H)")], tests=("test_global_avgpool_backward",)),
 ]

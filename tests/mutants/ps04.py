@@ -1,6 +1,6 @@
 """Realistic bugs in problem set 4 (receptive fields, equivariance and invariance)."""
 
-from .corpus import Mutant
+from .corpus import Mutant, blanks, wrapper
 
 ASSIGNMENT = "ps04_receptive_fields"
 
@@ -110,4 +110,82 @@ MUTANTS = [
            [("np.linalg.norm(z_shifted - z) / np.linalg.norm(z)",
              "np.abs(z_shifted - z).mean() / np.abs(z).mean()")],
            tests=("test_invariance_error",)),
+]
+
+MUTANTS += blanks(ASSIGNMENT, ["receptive_field", "shift", "equivariance_error",
+                               "invariance_error"])
+
+EQ = "y, y_shifted, dy, dx, margin=0"
+MUTANTS += [
+    # receptive_field
+    wrapper("receptive field: calls the library's", "receptive_field", "receptive_field",
+            "layers", "from cnnbook.shapes import receptive_fields\nfrom cnnbook.spec import Conv\n"
+            "fields = receptive_fields([Conv(1, k, s, p) for k, s, p in layers])\n"
+            "return [(f.size[0], f.jump[0], f.start[0]) for f in fields]"),
+    wrapper("receptive field: sizes as floats", "receptive_field", "receptive_field", "layers",
+            "return [(float(s), j, t) for s, j, t in _student_receptive_field(layers)]",
+            tests=("test_receptive_field",)),
+    wrapper("receptive field: a single layer's field returned bare", "receptive_field",
+            "receptive_field", "layers",
+            "rows = _student_receptive_field(layers)\nreturn rows[0] if len(rows) == 1 else rows",
+            tests=("test_receptive_field",)),
+    Mutant("receptive field start: only the last layer's offset", "receptive_field",
+           [("start = start + ((kernel - 1) / 2 - padding) * jump",
+             "start = ((kernel - 1) / 2 - padding) * jump")], tests=("test_receptive_field_start",)),
+    Mutant("receptive field: pops the layers off the caller's list", "receptive_field",
+           [("    for kernel, stride, padding in layers:\n",
+             "    while layers:\n        kernel, stride, padding = layers.pop(0)\n")],
+           tests=("test_receptive_field",)),
+    # shift
+    wrapper("shift: uses the library's translate", "shift", "shift", "x, dy, dx",
+            "from cnnbook.data import translate\nreturn translate(x, dx, dy).astype(x.dtype)"),
+    wrapper("shift: returns a list", "shift", "shift", "x, dy, dx",
+            "return _student_shift(x, dy, dx).tolist()"),
+    wrapper("shift: negative shifts taken as positive", "shift", "shift", "x, dy, dx",
+            "return _student_shift(x, abs(dy), abs(dx))"),
+    Mutant("shift: the height used for both axes", "shift",
+           [("max(dx, 0):W + min(dx, 0)] = \\\n", "max(dx, 0):H + min(dx, 0)] = \\\n"),
+            ("max(-dx, 0):W - max(dx, 0)]", "max(-dx, 0):H - max(dx, 0)]")]),
+    Mutant("shift: indexes four axes explicitly", "shift",
+           [("    out[..., max(dy, 0)", "    out[:, :, max(dy, 0)"),
+            ("        x[..., max(-dy, 0)", "        x[:, :, max(-dy, 0)")]),
+    Mutant("shift: a float64 output whatever the input", "shift",
+           [("out = np.zeros_like(x)", "out = np.zeros(x.shape)")]),
+    wrapper("shift: writes the result back into x", "shift", "shift", "x, dy, dx",
+            "out = _student_shift(x, dy, dx)\nx[...] = out\nreturn out"),
+    wrapper("shift: returns x itself when there is no shift", "shift", "shift", "x, dy, dx",
+            "return x if dy == 0 and dx == 0 else _student_shift(x, dy, dx)", subtle=True),
+    # equivariance_error
+    wrapper("equivariance: returns a one-element array", "equivariance", "equivariance_error", EQ,
+            "return np.array([_student_equivariance_error(y, y_shifted, dy, dx, margin)])",
+            tests=("test_equivariance_error",)),
+    wrapper("equivariance: default margin 1", "equivariance", "equivariance_error",
+            "y, y_shifted, dy, dx, margin=1",
+            "return _student_equivariance_error(y, y_shifted, dy, dx, margin)",
+            tests=("test_equivariance_error",)),
+    wrapper("equivariance: negative shifts taken as positive", "equivariance",
+            "equivariance_error", EQ,
+            "return _student_equivariance_error(y, y_shifted, abs(dy), abs(dx), margin)",
+            tests=("test_equivariance_error",)),
+    wrapper("equivariance: centres y in place", "equivariance", "equivariance_error", EQ,
+            "e = _student_equivariance_error(y, y_shifted, dy, dx, margin)\ny -= y.mean()\n"
+            "return e", tests=("test_equivariance_error",)),
+    wrapper("equivariance: centres y_shifted in place", "equivariance", "equivariance_error", EQ,
+            "e = _student_equivariance_error(y, y_shifted, dy, dx, margin)\n"
+            "y_shifted -= y_shifted.mean()\nreturn e", tests=("test_equivariance_error",)),
+    # invariance_error
+    wrapper("invariance: returns a one-element array", "equivariance", "invariance_error",
+            "z, z_shifted", "return np.array([_student_invariance_error(z, z_shifted)])",
+            tests=("test_invariance_error",)),
+    Mutant("invariance: the Frobenius norm (2-D arrays only)", "equivariance",
+           [("return float(np.linalg.norm(z_shifted - z) / np.linalg.norm(z))",
+             "return float(np.linalg.norm(z_shifted - z, 'fro') / np.linalg.norm(z, 'fro'))")],
+           tests=("test_invariance_error",)),
+    wrapper("invariance: centres z in place", "equivariance", "invariance_error", "z, z_shifted",
+            "e = _student_invariance_error(z, z_shifted)\nz -= z.mean()\nreturn e",
+            tests=("test_invariance_error",)),
+    wrapper("invariance: centres z_shifted in place", "equivariance", "invariance_error",
+            "z, z_shifted",
+            "e = _student_invariance_error(z, z_shifted)\nz_shifted -= z_shifted.mean()\nreturn e",
+            tests=("test_invariance_error",)),
 ]

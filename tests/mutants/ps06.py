@@ -1,6 +1,6 @@
 """Realistic bugs in problem set 6 (AlexNet and VGG)."""
 
-from .corpus import Mutant
+from .corpus import Mutant, blanks, wrapper
 
 ASSIGNMENT = "ps06_alexnet_vgg"
 
@@ -68,4 +68,147 @@ MUTANTS = [
     Mutant("VGG memory: 4 bytes hard-coded", "vgg_memory",
            [("params * bytes_per_value", "params * 4"), ("activations * bytes_per_value", "activations * 4")],
            subtle=True),
+]
+
+MUTANTS += blanks(ASSIGNMENT, ["lrn_forward", "lrn_backward", "vgg_block", "vgg_memory"])
+
+LRN = "x, size=5, alpha=1e-4, beta=0.75, k=2.0"
+LCALL = "_student_lrn_forward(x, size, alpha, beta, k)"
+BWD = "dout, cache"
+MEM = "config, input_shape=(3, 224, 224), num_classes=1000, bytes_per_value=4"
+MCALL = "_student_vgg_memory(config, input_shape, num_classes, bytes_per_value)"
+
+ROLLED_WINDOW = '''
+def lrn_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0):
+    before, after = size // 2, (size - 1) // 2
+    squares = x * x
+    window_sum = sum(np.roll(squares, shift, axis=1) for shift in range(-after, before + 1))
+    denom = k + alpha / size * window_sum
+    out = x * denom ** -beta
+    return out.astype(x.dtype), (x, denom, size, alpha, beta)
+'''
+
+ROLLED_BACKWARD = ("    padded = np.pad(t, ((0, 0), (after, before), (0, 0), (0, 0)))\n"
+                   "    back = sum(padded[:, i:i + C] for i in range(size))\n",
+                   "    back = sum(np.roll(t, shift, axis=1) for shift in range(-before, after + 1))\n")
+
+K_RECOMPUTED = ("    scale = denom ** -beta\n",
+                "    squares = np.pad(x * x, ((0, 0), (before, after), (0, 0), (0, 0)))\n"
+                "    denom = 2.0 + alpha / size * sum(squares[:, i:i + C] for i in range(size))\n"
+                "    scale = denom ** -beta\n")
+
+MUTANTS += [
+    # lrn_forward
+    wrapper("LRN: calls the library's reference", "lrn", "lrn_forward", LRN,
+            "import cnnbook.numpy\nout, _ = cnnbook.numpy.lrn_forward(x, size, alpha, beta, k)\n"
+            f"return out, {LCALL}[1]", tests=("test_lrn_forward",)),
+    wrapper("LRN: returns out only", "lrn", "lrn_forward", LRN, f"return {LCALL}[0]",
+            tests=("test_lrn_forward",)),
+    wrapper("LRN: float32 whatever the input", "lrn", "lrn_forward", LRN,
+            f"out, cache = {LCALL}\nreturn out.astype(np.float32), cache",
+            tests=("test_lrn_forward",)),
+    wrapper("LRN: float64 for float32 input", "lrn", "lrn_forward", LRN,
+            f"out, cache = {LCALL}\nreturn out.astype(np.float64), cache",
+            tests=("test_lrn_forward",)),
+    Mutant("LRN: the window wraps around the channels (np.roll)", "lrn", source=ROLLED_WINDOW + '''
+
+def lrn_backward(dout, cache):
+    raise NotImplementedError()
+''', tests=("test_lrn_forward",)),
+    wrapper("LRN: window clipped to the number of channels", "lrn", "lrn_forward", LRN,
+            "return _student_lrn_forward(x, min(size, x.shape[1]), alpha, beta, k)",
+            tests=("test_lrn_forward",)),
+    wrapper("LRN: beta fixed at 0.75", "lrn", "lrn_forward", LRN,
+            "return _student_lrn_forward(x, size, alpha, 0.75, k)", tests=("test_lrn_forward",)),
+    wrapper("LRN: k fixed at 2", "lrn", "lrn_forward", LRN,
+            "return _student_lrn_forward(x, size, alpha, beta, 2.0)", tests=("test_lrn_forward",)),
+    wrapper("LRN: every image normalized like the first", "lrn", "lrn_forward", LRN,
+            "out, cache = _student_lrn_forward(x[:1], size, alpha, beta, k)\n"
+            "return np.repeat(out, len(x), axis=0), cache", tests=("test_lrn_forward",)),
+    wrapper("LRN: centres x in place after use", "lrn", "lrn_forward", LRN,
+            f"out, cache = {LCALL}\nx -= x.mean()\nreturn out, cache", tests=("test_lrn_forward",)),
+    # lrn_backward
+    Mutant("LRN backward: calls the library's reference", "lrn", append='''
+import cnnbook.numpy as _cn
+
+
+def lrn_backward(dout, cache):
+    x, denom, size, alpha, beta = cache
+    return _cn.lrn_backward(dout, _cn.lrn_forward(x, size, alpha, beta)[1])
+''', tests=("test_lrn_backward",)),
+    wrapper("LRN backward: returns (dx, None)", "lrn", "lrn_backward", BWD,
+            "return _student_lrn_backward(dout, cache), None", tests=("test_lrn_backward",)),
+    wrapper("LRN backward: float32 whatever the input", "lrn", "lrn_backward", BWD,
+            "return _student_lrn_backward(dout, cache).astype(np.float32)",
+            tests=("test_lrn_backward",)),
+    wrapper("LRN backward: float64 for float32 input", "lrn", "lrn_backward", BWD,
+            "return _student_lrn_backward(dout, cache).astype(np.float64)",
+            tests=("test_lrn_backward",)),
+    Mutant("LRN backward: the window wraps around the channels (np.roll)", "lrn",
+           [ROLLED_BACKWARD], tests=("test_lrn_backward",)),
+    wrapper("LRN backward: window clipped to the number of channels", "lrn", "lrn_backward", BWD,
+            "x, denom, size, alpha, beta = cache\n"
+            "return _student_lrn_backward(dout, (x, denom, min(size, x.shape[1]), alpha, beta))",
+            tests=("test_lrn_backward",)),
+    wrapper("LRN backward: beta fixed at 0.75", "lrn", "lrn_backward", BWD,
+            "x, denom, size, alpha, beta = cache\n"
+            "return _student_lrn_backward(dout, (x, denom, size, alpha, 0.75))",
+            tests=("test_lrn_backward",)),
+    Mutant("LRN backward: the denominator recomputed with the default k", "lrn", [K_RECOMPUTED],
+           tests=("test_lrn_backward",)),
+    wrapper("LRN backward: scales dout in place", "lrn", "lrn_backward", BWD,
+            "dx = _student_lrn_backward(dout, cache)\ndout *= 0.5\nreturn dx",
+            tests=("test_lrn_backward",)),
+    # vgg_block
+    wrapper("VGG block: built by the library", "vgg_block", "vgg_block",
+            "in_channels, out_channels, num_convs",
+            "from cnnbook.spec import Architecture, Conv, MaxPool, ReLU\n"
+            "from cnnbook.torch import build\n"
+            "layers = []\nfor _ in range(num_convs):\n"
+            "    layers += [Conv(out_channels, 3, padding=1), ReLU()]\n"
+            "return build(Architecture('block', (in_channels, 8, 8), tuple(layers + [MaxPool(2, 2)])))"),
+    Mutant("VGG block: pooling rounds up (ceil_mode)", "vgg_block",
+           [("nn.MaxPool2d(2, 2)", "nn.MaxPool2d(2, 2, ceil_mode=True)")]),
+    wrapper("VGG block: a non-square input read transposed", "vgg_block", "vgg_block",
+            "in_channels, out_channels, num_convs", '''
+class Transposing(nn.Sequential):
+    def forward(self, x):
+        if x.shape[2] == x.shape[3]:
+            return super().forward(x)
+        return super().forward(x.transpose(2, 3)).transpose(2, 3)
+
+return Transposing(*_student_vgg_block(in_channels, out_channels, num_convs))'''),
+    wrapper("VGG block: a single image's output squeezed", "vgg_block", "vgg_block",
+            "in_channels, out_channels, num_convs", '''
+class Squeezing(nn.Sequential):
+    def forward(self, x):
+        out = super().forward(x)
+        return out[0] if len(x) == 1 else out
+
+return Squeezing(*_student_vgg_block(in_channels, out_channels, num_convs))'''),
+    wrapper("VGG block: every image like the first", "vgg_block", "vgg_block",
+            "in_channels, out_channels, num_convs", '''
+class First(nn.Sequential):
+    def forward(self, x):
+        out = super().forward(x[:1])
+        return out.repeat(len(x), 1, 1, 1)
+
+return First(*_student_vgg_block(in_channels, out_channels, num_convs))'''),
+    # vgg_memory
+    wrapper("VGG memory: calls the library's summary", "vgg_memory", "vgg_memory", MEM,
+            "from cnnbook.shapes import summary\nfrom cnnbook.architectures import vgg\n"
+            "summary(vgg('A'))\n" f"return {MCALL}"),
+    wrapper("VGG memory: returns a tuple", "vgg_memory", "vgg_memory", MEM,
+            f"return tuple({MCALL}.values())"),
+    wrapper("VGG memory: activation bytes from the parameters", "vgg_memory", "vgg_memory", MEM,
+            f"d = {MCALL}\nd['activation_bytes'] = d['params'] * bytes_per_value\nreturn d"),
+    wrapper("VGG memory: ignores input_shape", "vgg_memory", "vgg_memory", MEM,
+            "return _student_vgg_memory(config, (3, 224, 224), num_classes, bytes_per_value)"),
+    wrapper("VGG memory: ignores num_classes", "vgg_memory", "vgg_memory", MEM,
+            "return _student_vgg_memory(config, input_shape, 1000, bytes_per_value)"),
+    wrapper("VGG memory: default of 10 classes", "vgg_memory", "vgg_memory",
+            "config, input_shape=(3, 224, 224), num_classes=10, bytes_per_value=4",
+            f"return {MCALL}"),
+    wrapper("VGG memory: sorts the configuration in place", "vgg_memory", "vgg_memory", MEM,
+            f"d = {MCALL}\nconfig.sort(key=str)\nreturn d"),
 ]

@@ -1,19 +1,20 @@
 """Which outputs does one input pixel touch? The backward pass of a convolution, drawn.
 
 Output ``(i, j)`` of a cross-correlation with stride ``S`` and padding ``P`` reads
-input pixel ``(i*S - P + a, j*S - P + b)`` through kernel weight ``K[a, b]``. Turned
+input pixel ``(i*S - P + u, j*S - P + v)`` through kernel weight ``K[u, v]``. Turned
 around: input pixel ``(p, q)`` reaches output ``(i, j)`` through weight
-``(a, b) = (p + P - i*S, q + P - j*S)`` whenever that offset lies inside the kernel.
-Those pairs are exactly the terms of ``dL/dX[p, q] = sum delta[i, j] * K[a, b]``.
+``(u, v) = (p + P - i*S, q + P - j*S)`` whenever that offset lies inside the kernel.
+Those pairs are exactly the terms of ``dL/dX[p, q] = sum delta[i, j] * K[u, v]``.
 
-``pixel_contributions(...)``  the (i, j, a, b) pairs for one input pixel
+``pixel_contributions(...)``  the (i, j, u, v) pairs for one input pixel
 ``influence_map(...)``        the same as an output-sized map of kernel offsets
 ``weights_used(...)``         the kernel weights that carry the pixel forward
-``dx_terms(...)``             the terms delta[i, j] * K[a, b] and their sum
+``dx_terms(...)``             the terms delta[i, j] * K[u, v] and their sum
 ``example_arrays(...)``       a small integer delta and K for the figures
 ``describe_pixel(...)``       that sum written out, in one sentence
 ``plot_pixel_influence(...)`` input, output region and kernel weights, highlighted
-``backprop_explorer(...)``    the same with sliders for the pixel, kernel, stride, padding
+``pixel_view(...)``           the same as an explorer shows it
+``backprop_explorer(...)``    controls for the pixel, kernel, stride and padding
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def _check_pixel(p: int, q: int, input_shape) -> None:
 
 
 def pixel_contributions(p: int, q: int, input_shape, kernel, stride=1, padding=0):
-    """Every ``(i, j, a, b)`` with output ``(i, j)`` reading input ``(p, q)`` via ``K[a, b]``.
+    """Every ``(i, j, u, v)`` with output ``(i, j)`` reading input ``(p, q)`` via ``K[u, v]``.
 
     Sorted row-major by output position. An output outside the grid (border, or a
     pixel the stride skips) contributes nothing, so the list can be empty.
@@ -55,7 +56,7 @@ def pixel_contributions(p: int, q: int, input_shape, kernel, stride=1, padding=0
 
 
 def influence_map(p: int, q: int, input_shape, kernel, stride=1, padding=0):
-    """``(H_out, W_out, 2)`` int array: the kernel offset ``(a, b)`` by which output
+    """``(H_out, W_out, 2)`` int array: the kernel offset ``(u, v)`` by which output
     ``(i, j)`` reads input ``(p, q)``, or ``(-1, -1)`` where it does not read it."""
     H_out, W_out = output_shape(input_shape, kernel, stride, padding)
     offsets = np.full((H_out, W_out, 2), -1, dtype=int)
@@ -74,10 +75,10 @@ def weights_used(p: int, q: int, input_shape, kernel, stride=1, padding=0) -> np
 
 
 def dx_terms(delta, k, p: int, q: int, input_shape, stride=1, padding=0):
-    """The terms ``delta[i, j] * K[a, b]`` of ``dL/dX[p, q]`` and their sum.
+    """The terms ``delta[i, j] * K[u, v]`` of ``dL/dX[p, q]`` and their sum.
 
     delta: (H_out, W_out) upstream gradient, k: (k1, k2). Returns
-    ``(terms, total)``, ``terms`` a list of ``(i, j, a, b, delta_ij, k_ab)``.
+    ``(terms, total)``, ``terms`` a list of ``(i, j, u, v, delta_ij, k_uv)``.
     """
     delta, k = np.asarray(delta, dtype=float), np.asarray(k, dtype=float)
     expected = output_shape(input_shape, k.shape, stride, padding)
@@ -91,7 +92,7 @@ def dx_terms(delta, k, p: int, q: int, input_shape, stride=1, padding=0):
 def example_arrays(input_shape=(6, 6), kernel=3, stride=1, padding=0):
     """Small integer ``delta`` (output-shaped) and ``K`` whose sums are easy to follow.
 
-    ``K[a, b] = 3a + b + 1`` (1 to 9 for a 3x3 kernel) so each weight names its
+    ``K[u, v] = 3u + v + 1`` (1 to 9 for a 3x3 kernel) so each weight names its
     position; ``delta`` cycles through -1, 0, 1, 2 in reading order.
     """
     kh, kw = as_pair(kernel, "kernel")
@@ -113,7 +114,7 @@ def describe_pixel(p: int, q: int, input_shape=(6, 6), kernel=3, stride=1, paddi
     sums = " + ".join(f"({d:g})({w:g})" for *_, d, w in terms)
     return (f"Input pixel ({p}, {q}) is read by {len(terms)} output"
             f"{'s' if len(terms) > 1 else ''}, each through a different weight, so "
-            f"dL/dX[{p}, {q}] = sum of delta[i, j] K[a, b] over those pairs = {sums} = {total:g}.")
+            f"dL/dX[{p}, {q}] = sum of delta[i, j] K[u, v] over those pairs = {sums} = {total:g}.")
 
 
 def plot_pixel_influence(p: int, q: int, input_shape=(6, 6), kernel=3, stride=1, padding=0,
@@ -122,9 +123,9 @@ def plot_pixel_influence(p: int, q: int, input_shape=(6, 6), kernel=3, stride=1,
 
     Left: the (padded) input, the pixel outlined in red and every input cell that
     shares a window with it shaded. Middle: ``delta`` on the output grid, the cells
-    the pixel reaches outlined and labelled with the weight ``K[a, b]`` they read it
+    the pixel reaches outlined and labelled with the weight ``K[u, v]`` they read it
     through. Right: ``K``, the weights used outlined, the others greyed. The title
-    gives ``dL/dX[p, q]``, the sum of ``delta[i, j] * K[a, b]`` over those cells.
+    gives ``dL/dX[p, q]``, the sum of ``delta[i, j] * K[u, v]`` over those cells.
     ``delta`` and ``k`` default to :func:`example_arrays`. Returns the figure.
     """
     H, W = as_pair(tuple(input_shape), "input_shape")
@@ -157,7 +158,7 @@ def plot_pixel_influence(p: int, q: int, input_shape=(6, 6), kernel=3, stride=1,
         ax_x.set_title(f"input X ({H}×{W}{f', padding {ph}' if ph else ''}): pixel ({p}, {q})")
         # Output: delta, with the reached cells outlined and labelled by their weight.
         lim = float(np.abs(delta).max()) or 1.0
-        viz.show_grid(delta, ax_y, cmap="RdBu", vmin=-2.5 * lim, vmax=2.5 * lim)
+        viz.show_grid(delta, ax_y, cmap=viz.DIVERGING, vmin=-2.5 * lim, vmax=2.5 * lim)
         for i, j in zip(*np.nonzero(reached)):
             viz.highlight(ax_y, i, j, color=viz.COLORS["output"], linewidth=2)
             ax_y.text(j + 0.42, i + 0.4, f"K{offsets[i, j, 0]}{offsets[i, j, 1]}", ha="right",
@@ -172,47 +173,100 @@ def plot_pixel_influence(p: int, q: int, input_shape=(6, 6), kernel=3, stride=1,
                 ax_k.text(b, a, f"{k[a, b]:g}", ha="center", va="center", color="0.65",
                           fontsize=9)
         ax_k.set_title(f"K: {int(used.sum())} of {kh * kw} weights used")
-        fig.suptitle(f"∂L/∂X[{p}, {q}] = Σ δ[i, j]·K[a, b] over {len(terms)} pairs = {total:g}"
+        fig.suptitle(f"∂L/∂X[{p}, {q}] = Σ δ[i, j]·K[u, v] over {len(terms)} pairs = {total:g}"
                      f"   (stride {sh}, padding {ph})")
         fig.tight_layout()
     return fig
 
 
-def backprop_explorer(input_shape=(6, 6), *, pixel=(2, 3), kernel_size: int = 3,
-                      stride: int = 1, padding: int = 0, max_kernel: int = 4,
-                      max_stride: int = 3, max_padding: int = 2):
-    """Sliders for an input pixel ``(p, q)``, kernel size, stride and padding.
+def reached_block(p: int, q: int, input_shape, kernel, stride=1, padding=0):
+    """The outputs that read input ``(p, q)``: ``(i0, i1, j0, j1)``, inclusive, or None.
 
-    The figure is :func:`plot_pixel_influence` on the small integer ``delta`` and ``K``
-    of :func:`example_arrays`; the sentence is :func:`describe_pixel`, which writes out
-    the sum that gives ``dL/dX[p, q]``. The default state, the one a static page shows,
-    is an interior pixel that reaches ``k1 * k2`` outputs through all the weights.
+    They always form one block: output row ``i`` reads the pixel when
+    ``0 <= p + P - i*S < k``, a run of consecutive ``i`` (and the same for columns).
     """
-    import ipywidgets as w
+    pairs = pixel_contributions(p, q, input_shape, kernel, stride, padding)
+    if not pairs:
+        return None
+    rows, cols = [i for i, *_ in pairs], [j for _, j, *_ in pairs]
+    return min(rows), max(rows), min(cols), max(cols)
 
-    from cnnbook import widgets
+
+def pixel_view(p: int, q: int, input_shape=(6, 6), kernel=3, stride=1, padding=0):
+    """Which outputs input pixel ``(p, q)`` reaches, as an explorer shows it.
+
+    Panels: the input (padding grey) with the pixel outlined and every input cell that
+    shares a window with it shaded; the example upstream gradient delta on the output
+    grid with the outputs the pixel reaches outlined; the kernel with the weights that
+    carry the pixel forward outlined in green. The sentences write out
+    ``dL/dX[p, q] = sum delta[i, j] K[u, v]`` over those pairs. ``delta`` and ``K`` are
+    :func:`example_arrays`.
+    """
+    from cnnbook.explorers.component import Mark, View
+    from cnnbook.explorers.panels import Scale, grid
+
+    H, W = as_pair(tuple(input_shape), "input_shape")
+    kh, kw = as_pair(kernel, "kernel")
+    (sh, sw), (ph, pw) = as_pair(stride, "stride"), as_pair(padding, "padding")
+    delta, k = example_arrays((H, W), (kh, kw), (sh, sw), (ph, pw))
+    terms, total = dx_terms(delta, k, p, q, (H, W), (sh, sw), (ph, pw))
+    padded = np.zeros((H + 2 * ph, W + 2 * pw))
+    pad = np.ones_like(padded, dtype=bool)
+    pad[ph:ph + H, pw:pw + W] = False
+    inputs = grid(padded, pad=pad, blank=~pad, scale=Scale("Greys", 0, 1),
+                  title=f"input X {H}×{W}" + (f", padding {ph}" if ph else ""))
+    outputs = grid(delta, scale=Scale.diverging(delta, limit=2.5 * (np.abs(delta).max() or 1)),
+                   title=f"δ on the output {delta.shape[0]}×{delta.shape[1]}, stride {sh}")
+    kernel_panel = grid(k, title=f"kernel K {kh}×{kw}", scale=Scale.sequential(k, "Greens",
+                                                                              hi=2 * k.max()))
+    pixel = Mark(p + ph, q + pw, 1, 1, "window")
+    block = reached_block(p, q, (H, W), (kh, kw), (sh, sw), (ph, pw))
+    if block is None:
+        marks_in, marks_out, marks_k = (pixel,), (), ()
+    else:
+        i0, i1, j0, j1 = block
+        top, left = i0 * sh, j0 * sw
+        shade = Mark(top, left, i1 * sh + kh - top, j1 * sw + kw - left, "shade")
+        marks_in = (shade, pixel)
+        marks_out = (Mark(i0, j0, i1 - i0 + 1, j1 - j0 + 1, "cell"),)
+        marks_k = tuple(Mark(a, b, 1, 1, "used")
+                        for a, b in sorted({(a, b) for _, _, a, b, *_ in terms}))
+    if not terms:
+        text = (f"Input pixel ({p}, {q}) is read by no output: the stride skips it.",
+                f"So ∂L/∂X[{p}, {q}] = 0.")
+    else:
+        sums = " + ".join(f"({d:g})({w:g})" for *_, d, w in terms).replace("-", "−")
+        n = len(terms)
+        text = (f"Input pixel ({p}, {q}) is read by {n} output{'s' if n > 1 else ''}"
+                + (", each through a different weight." if n > 1 else "."),
+                f"∂L/∂X[{p}, {q}] = Σ δ[i, j]·K[u, v] = {sums} = {total:g}.".replace("= -",
+                                                                                 "= −"))
+    return View(panels=((inputs, marks_in), (outputs, marks_out), (kernel_panel, marks_k)),
+                text=text)
+
+
+def backprop_explorer(input_shape=(6, 6), *, pixel=(1, 4), kernel_size: int = 3,
+                      stride: int = 2, padding: int = 1, max_kernel: int = 4,
+                      max_stride: int = 2, max_padding: int = 2):
+    """Controls for an input pixel ``(p, q)``, kernel size, stride and padding.
+
+    The view is :func:`pixel_view`. The first state (stride 2, padding 1, pixel
+    (1, 4)) shows what the chapter's figure, at stride 1, does not: a pixel read by
+    only some of the kernel's weights.
+    """
+    from cnnbook.explorers.component import Explorer, Range
 
     H, W = as_pair(tuple(input_shape), "input_shape")
     _check_pixel(*pixel, (H, W))
     max_kernel = min(max_kernel, H, W)
-    slider = dict(continuous_update=False, style={"description_width": "initial"},
-                  layout=w.Layout(width="210px"))
-    controls = {
-        "p": w.IntSlider(value=pixel[0], min=0, max=H - 1, description="pixel row p", **slider),
-        "q": w.IntSlider(value=pixel[1], min=0, max=W - 1, description="pixel column q",
-                         **slider),
-        "kernel_size": w.IntSlider(value=kernel_size, min=1, max=max_kernel,
-                                   description="kernel size", **slider),
-        "stride": w.IntSlider(value=stride, min=1, max=max_stride, description="stride", **slider),
-        "padding": w.IntSlider(value=padding, min=0, max=max_padding, description="padding",
-                               **slider),
-    }
+    controls = (Range("p", "pixel row p", 0, H - 1), Range("q", "pixel column q", 0, W - 1),
+                Range("kernel_size", "kernel size", 1, max_kernel),
+                Range("stride", "stride", 1, max_stride),
+                Range("padding", "padding", 0, max_padding))
 
-    def draw(p, q, kernel_size, stride, padding):
-        return plot_pixel_influence(p, q, (H, W), kernel_size, stride, padding)
+    def view(p, q, kernel_size, stride, padding):
+        return pixel_view(p, q, (H, W), kernel_size, stride, padding)
 
-    def describe(p, q, kernel_size, stride, padding):
-        return describe_pixel(p, q, (H, W), kernel_size, stride, padding)
-
-    return widgets.Explorer(controls, draw, describe,
-                            title="Which outputs does one input pixel reach?")
+    return Explorer("pixel-gradient", "Which outputs does one input pixel reach?", controls,
+                    view, initial={"p": pixel[0], "q": pixel[1], "kernel_size": kernel_size,
+                                   "stride": stride, "padding": padding})

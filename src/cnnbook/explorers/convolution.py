@@ -11,7 +11,10 @@ row ``-1`` lies in the top padding.
 ``cross_correlate(x, k, ...)``      every output, by the same arithmetic
 ``plot_patch_products(patch, k)``   one window with the kernel overlaid, and the products
 ``plot_padding_stride(...)``        where the windows fall for several paddings and strides
-``sliding_window_explorer(...)``    kernel, stride, padding and a step through the positions
+``convolution_view(...)``           one step of the sliding window, as an explorer shows it
+``convolution_explorer(...)``       kernel size, stride, padding and a step through the positions
+``sliding_window_explorer()``       chapter 1's explorer: edge kernels on a small image
+``example_explorer()``              the introduction's explorer: the worked 7x7 example
 """
 
 from __future__ import annotations
@@ -21,7 +24,37 @@ import numpy as np
 from cnnbook import viz
 from cnnbook.shapes import as_pair, conv_output_size
 
-#: Named 3x3 kernels offered by the explorer; ``sobel_x`` is the chapter's example.
+#: A 7x7 single-channel "image" used by the worked examples of the introduction.
+EXAMPLE_INPUT = np.array([
+    [4, 4, 6, 2, 1, 0, 2],
+    [5, 7, 8, 3, 0, 1, 1],
+    [6, 8, 9, 4, 1, 0, 2],
+    [4, 6, 7, 5, 2, 1, 0],
+    [2, 3, 5, 6, 4, 2, 1],
+    [1, 2, 3, 5, 6, 3, 2],
+    [0, 1, 2, 4, 5, 7, 4],
+])
+
+#: The 3x3 kernel of the worked example: ``sum(EXAMPLE_INPUT[:3, :3] * EXAMPLE_KERNEL) == 65``.
+EXAMPLE_KERNEL = np.array([
+    [1, 0, 2],
+    [1, 1, 1],
+    [2, 1, 1],
+])
+
+
+def example_kernel(size: int) -> np.ndarray:
+    """The introduction's kernel of a given size: :data:`EXAMPLE_KERNEL` for 3, else a
+    0/1/2 pattern."""
+    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"size must be a positive int; got {size!r}")
+    if size == 3:
+        return EXAMPLE_KERNEL.copy()
+    r = np.arange(size)
+    return (np.add.outer(r, 2 * r) % 3).astype(int)
+
+
+#: Named 3x3 kernels; ``sobel_x`` is chapter 1's example.
 KERNELS = {
     "sobel_x": np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=float),
     "sobel_y": np.array([[1, 2, 1], [0, 0, 0], [-1, -2, -1]], dtype=float),
@@ -110,13 +143,14 @@ def plot_patch_products(patch, k, bias: float | None = None):
             ax_x.text(c, r - 0.13, f"{value:g}", ha="center", va="center", fontsize=13,
                       color="black" if value > 110 else "white")
             weight = k[r, c]
-            color = "#1f4e9c" if weight > 0 else ("#b2182b" if weight < 0 else "0.45")
+            # the book's signed colours: red above zero, blue below (viz.DIVERGING)
+            color = "#b2182b" if weight > 0 else ("#1f4e9c" if weight < 0 else "0.45")
             ax_x.text(c, r + 0.25, f"× {weight:g}", ha="center", va="center", fontsize=10,
                       color=color, fontweight="bold",
                       bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
         ax_x.set_title("patch X, kernel K overlaid")
         lim = float(np.abs(products).max()) or 1.0
-        viz.show_grid(products, ax_p, cmap="RdBu", vmin=-lim, vmax=lim, fontsize=12)
+        viz.show_grid(products, ax_p, cmap=viz.DIVERGING, vmin=-lim, vmax=lim, fontsize=12)
         ax_p.set_title(f"X ⊙ K: the products sum to {total:g}")
         fig.suptitle(f"output = {total:g} + b" if bias is None else
                      f"output = {total:g} + {bias:g} = {total + bias:g}")
@@ -182,18 +216,111 @@ def explorer_image() -> np.ndarray:
     return img
 
 
-def sliding_window_explorer(x=None, *, step: int = 0, stride: int = 1, padding: int = 0,
-                            max_kernel: int = 5):
-    """The chapter's explorer: :func:`cnnbook.widgets.convolution_explorer` on
-    :func:`explorer_image` with the edge kernels of :func:`edge_kernel` (Sobel at 3x3).
+def convolution_view(x, kernel, stride: int, padding: int, step: int):
+    """Step ``step`` of sliding ``kernel (k, k)`` over ``x (H, W)``, as an explorer shows it.
 
-    Its initial state, the one a static page shows, is the worked example: the first
-    window of the image is the patch, and the output it produces is 65.
+    Three panels: the padded input with the window outlined, the kernel, and the
+    output with the current cell outlined and the cells after it hidden (the output
+    fills up in reading order). The sentence writes out the window's sum of products.
+    Numbers from :func:`cnnbook.viz.convolution_step`.
     """
-    from cnnbook import widgets
+    from cnnbook.explorers.component import Mark, View
+    from cnnbook.explorers.panels import Scale, grid
 
-    x = explorer_image() if x is None else np.asarray(x, dtype=float)
+    s = viz.convolution_step(x, kernel, stride, padding, step)
+    (ph, pw), (kh, kw) = s.padding, s.kernel.shape
+    H, W = s.padded.shape[0] - 2 * ph, s.padded.shape[1] - 2 * pw
+    pad = np.ones(s.padded.shape, dtype=bool)
+    pad[ph:ph + H, pw:pw + W] = False
+    lo, hi = float(np.min(x)), float(np.max(x))
+    inputs = grid(s.padded, pad=pad, title=f"input {H}×{W}" + (f", padding {ph}" if ph else ""),
+                  scale=Scale.sequential(x, "Greys", lo=lo, hi=hi + 0.6 * (hi - lo or 1)))
+    kernel_panel = grid(s.kernel, title=f"kernel {kh}×{kw}", scale=Scale.for_values(s.kernel, "Reds"))
+    oh, ow = s.output.shape
+    output = grid(s.output, title=f"output {oh}×{ow}, stride {s.stride[0]}",
+                  scale=Scale.for_values(s.output, "Blues"))
+    pending = []
+    if s.col + 1 < ow:
+        pending.append(Mark(s.row, s.col + 1, 1, ow - s.col - 1, "pending"))
+    if s.row + 1 < oh:
+        pending.append(Mark(s.row + 1, 0, oh - s.row - 1, ow, "pending"))
+    if kh * kw <= 9:
+        terms = " + ".join(f"{a:g}·{b:g}" for a, b in zip(s.window.ravel(), s.kernel.ravel()))
+    else:
+        terms = f"the sum of its {kh * kw} products"
+    text = (f"Step {s.step + 1} of {s.steps}: the {kh}×{kw} window at rows "
+            f"{s.top}–{s.top + kh - 1}, columns {s.left}–{s.left + kw - 1} of the padded "
+            f"input gives output[{s.row}, {s.col}] = {terms} = {s.value:g}.").replace("-", "−")
+    return View(panels=((inputs, (Mark(s.top, s.left, kh, kw, "window"),)),
+                        (kernel_panel, ()),
+                        (output, (Mark(s.row, s.col, 1, 1, "cell"), *pending))),
+                text=(text,))
+
+
+def convolution_explorer(x=None, kernels=None, *, name: str = "convolution",
+                         title: str = "Sliding a kernel over an image", kernel_size: int = 3,
+                         stride: int = 1, padding: int = 0, step: int = 0, max_kernel: int = 5,
+                         max_stride: int = 3, max_padding: int = 2):
+    """Kernel size, stride, padding and the window's position (``step``) of a 2-D convolution.
+
+    ``x (H, W)`` defaults to :data:`EXAMPLE_INPUT`; ``kernels(size)`` gives the
+    ``(size, size)`` kernel for each size (default :func:`example_kernel`). The step's
+    range follows the other three controls. Returns an
+    :class:`~cnnbook.explorers.component.Explorer` whose view is :func:`convolution_view`.
+    """
+    from cnnbook.explorers.component import Explorer, Range
+
+    x = np.asarray(EXAMPLE_INPUT if x is None else x, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"x must have 2 dimensions (H, W); got shape {x.shape}")
+    kernels = kernels or example_kernel
     max_kernel = min(max_kernel, *x.shape)
-    return widgets.convolution_explorer(
-        x, kernel_size=3, stride=stride, padding=padding, step=step, max_kernel=max_kernel,
-        kernels={n: edge_kernel(n) for n in range(1, max_kernel + 1)})
+    cache = {}
+
+    def kernel_for(size):
+        if size not in cache:
+            k = np.asarray(kernels(size), dtype=float)
+            if k.shape != (size, size):
+                raise ValueError(f"kernels({size}) must have shape {(size, size)}; "
+                                 f"got shape {k.shape}")
+            cache[size] = k
+        return cache[size]
+
+    def last_step(v):
+        oh, ow = output_shape(x.shape, v["kernel_size"], v["stride"], v["padding"])
+        return oh * ow - 1
+
+    controls = (Range("kernel_size", "kernel size", 1, max_kernel),
+                Range("stride", "stride", 1, max_stride),
+                Range("padding", "padding", 0, max_padding),
+                Range("step", "step", 0, last_step))
+
+    def view(kernel_size, stride, padding, step):
+        return convolution_view(x, kernel_for(kernel_size), stride, padding, step)
+
+    return Explorer(name, title, controls, view,
+                    initial={"kernel_size": kernel_size, "stride": stride,
+                             "padding": padding, "step": step})
+
+
+def sliding_window_explorer():
+    """Chapter 1's explorer: :func:`edge_kernel` (Sobel's at 3x3) on :func:`explorer_image`.
+
+    Its first state puts the 3x3 window across the image's edge (step 8: output
+    ``[1, 2]``), where the response is largest; the chapter computed step 1 by hand.
+    Padding goes up to 1: every state is in the page, and a padding of 2 would add
+    almost half of them (a heavier page) without a new idea.
+    """
+    return convolution_explorer(explorer_image(), edge_kernel, name="sliding-window",
+                                title="Sliding an edge kernel over an image", step=7,
+                                max_padding=1)
+
+
+def example_explorer():
+    """The introduction's explorer: :data:`EXAMPLE_KERNEL` on :data:`EXAMPLE_INPUT`.
+
+    Its first state uses padding 1 and stride 2, so the window starts in the padding
+    and the 7x7 input gives a 4x4 output; the page itself computed the first window
+    without padding.
+    """
+    return convolution_explorer(name="convolution", stride=2, padding=1, step=5, max_padding=1)

@@ -12,7 +12,8 @@ wins it) and the pictures.
 ``pool_plane(x, kernel, ...)``                  output, gradient and winners of one plane
 ``describe_pooling(state, window)``             one sentence about one window and the gradient
 ``plot_pooling(x, kernel, ...)``                padded input with windows, output, gradient
-``pooling_explorer(...)``                       the same with controls
+``pooling_view(...)``                           the same as an explorer shows it
+``pooling_explorer(...)``                       controls for mode, kernel, stride, padding, window
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnbook import viz, widgets
+from cnnbook import viz
+from cnnbook.explorers.convolution import EXAMPLE_INPUT as _EXAMPLE
 from cnnbook.shapes import as_pair, conv_output_size
 
 MODES = ("max", "average")
 
-#: The book's 7x7 worked-example plane (shared with :mod:`cnnbook.widgets`): with 3x3
-#: windows and stride 2 the 9 at (2, 2) is the maximum of four overlapping windows.
-EXAMPLE_INPUT = widgets.EXAMPLE_INPUT.astype(float)
+#: The book's 7x7 worked-example plane (the introduction's): with 3x3 windows and
+#: stride 2 the 9 at (2, 2) is the maximum of four overlapping windows.
+EXAMPLE_INPUT = _EXAMPLE.astype(float)
 
 
 def _check_plane(x) -> np.ndarray:
@@ -145,45 +147,59 @@ def pool_plane(x, kernel, stride=None, padding=0, mode: str = "max", dout=None) 
 
 
 def describe_pooling(state: PoolingState, window: int = 0) -> str:
-    """One sentence on window ``window`` (row-major) and one on the gradient of ``dout``."""
-    if not 0 <= window < state.windows:
+    """One sentence on the geometry, one on window ``window`` (row-major), one on the
+    gradient when ``dout`` is all ones."""
+    return " ".join(pooling_sentences(state, window))
+
+
+def pooling_sentences(state: PoolingState, window: int = 0) -> tuple:
+    """:func:`describe_pooling` as separate sentences (the first and last are the same
+    for every window of a setting)."""
+    if not isinstance(window, (int, np.integer)) or not 0 <= window < state.windows:
         raise ValueError(f"window must be an int in [0, {state.windows - 1}]; got {window!r}")
     (kh, kw), (ph, pw) = state.kernel, state.padding
     H, W = state.x.shape
-    i, j = divmod(window, state.out.shape[1])
+    i, j = divmod(int(window), state.out.shape[1])
     r0, c0 = state.window_origin(window)
     value = state.out[i, j]
     pad = f", padding {ph}" if ph == pw else f", padding {state.padding}"
     stride = state.stride[0] if state.stride[0] == state.stride[1] else state.stride
-    head = (f"{state.mode.capitalize()} pooling, {kh}x{kw} windows, stride {stride}"
-            f"{pad if ph or pw else ''}: the {H}x{W} input gives a "
-            f"{state.out.shape[0]}x{state.out.shape[1]} output. "
-            f"Window ({i}, {j}) covers rows {r0} to {r0 + kh - 1} and columns {c0} to {c0 + kw - 1}")
+    head = (f"{state.mode.capitalize()} pooling, {kh}×{kw} windows, stride {stride}"
+            f"{pad if ph or pw else ''}: the {H}×{W} input gives "
+            f"{_a(state.out.shape[0])} {state.out.shape[0]}×{state.out.shape[1]} output.")
+    where = (f"Window ({i}, {j}) covers rows {r0} to {r0 + kh - 1} and columns {c0} to "
+             f"{c0 + kw - 1}").replace(" -", " −")
     ones = bool(np.all(state.dout == 1))
+    inside = state.x[max(r0, 0):r0 + kh, max(c0, 0):c0 + kw]
     if state.mode == "max":
         r, c = state.winners[i, j]
-        inside = state.x[max(r0, 0):r0 + kh, max(c0, 0):c0 + kw]
         ties = int(np.sum(inside == value))
         tie = (f" ({ties} cells hold it; the first in scan order wins)" if ties > 1 else "")
-        text = (f"{head}; its maximum {value:g} is at ({r}, {c}){tie} and receives the "
-                f"window's whole gradient.")
-        collected = state.dx[r, c]
-        if ones:
-            silent = int(np.sum(state.dx == 0))
-            text += (f" With a gradient of 1 from every output, input ({r}, {c}) collects "
-                     f"{collected:g} and {silent} of the {state.x.size} inputs get nothing.")
-        return text
-    inside = state.x[max(r0, 0):r0 + kh, max(c0, 0):c0 + kw]
+        middle = (f"{where}; its maximum {value:g} is at ({r}, {c}){tie} and receives the "
+                  f"window's whole gradient.")
+        if not ones:
+            return head, middle
+        silent = int(np.sum(state.dx == 0))
+        most = float(state.dx.max())
+        tail = (f"With a gradient of 1 from every output, the inputs that win collect "
+                f"up to {most:g} and {silent} of the {state.x.size} inputs get nothing.")
+        return head, middle, tail
     n_pad = kh * kw - inside.size
     padded = (f", {n_pad} of its {kh * kw} cells are padding and count as zeros"
               if n_pad else "")
-    text = (f"{head}{padded}; the average is {inside.sum():g}/{kh * kw} = {value:.3g} and each "
-            f"cell receives 1/{kh * kw} of the window's gradient.")
-    if ones:
-        text += (f" With a gradient of 1 from every output, the inputs collect "
-                 f"{state.dx.sum():.3g} in total ({state.windows} windows"
-                 + (", less the shares that fell on padding)." if (ph or pw) else ")."))
-    return text
+    middle = (f"{where}{padded}; the average is {inside.sum():g}/{kh * kw} = {value:.3g} "
+              f"and each cell receives 1/{kh * kw} of the window's gradient.")
+    if not ones:
+        return head, middle
+    tail = (f"With a gradient of 1 from every output, the inputs collect "
+            f"{state.dx.sum():.3g} in total ({state.windows} windows"
+            + (", less the shares that fell on padding)." if (ph or pw) else ")."))
+    return head, middle, tail
+
+
+def _a(n: int) -> str:
+    """The article before a number read aloud: "an 8", "an 11", "a 7"."""
+    return "an" if str(n).startswith("8") or n in (11, 18) or 80 <= n < 90 else "a"
 
 
 def _cell_text(value: float) -> str:
@@ -256,53 +272,83 @@ def plot_pooling(x=None, kernel=3, stride=None, padding=0, mode: str = "max", wi
     return fig
 
 
-def pooling_explorer(x=None, *, kernel: int = 3, stride: int = 2, padding: int = 0,
-                     mode: str = "max", window: int = 0, max_kernel: int = 4,
-                     max_stride: int = 4):
-    """Controls for kernel, stride, padding, max or average, and which window to outline.
+def pooling_view(state: PoolingState, window: int):
+    """Window ``window`` of a pooled plane, as an explorer shows it.
 
-    ``x (H, W)`` defaults to :data:`EXAMPLE_INPUT`. The figure is :func:`plot_pooling`
-    with ``dout`` = ones, so its right panel shows how the gradient is routed (max) or
-    spread (average); the sentence is :func:`describe_pooling`. Padding is kept at most
-    half the kernel (torch's rule) and the window slider within the output.
-    Its initial state (3x3 windows, stride 2, max) shows four overlapping windows
-    handing their gradients to the same input cell.
+    Panels: the padded input (padding shows −∞ for max pooling, 0 for average) with
+    the window outlined and, for max pooling, its winning cell ringed; the output with
+    the window's cell outlined; the gradient ``dx`` that reaches the input when every
+    output passes back ``dout``, with the window outlined. Sentences:
+    :func:`pooling_sentences`.
     """
-    import ipywidgets as w
+    from cnnbook.explorers.component import Mark, View
+    from cnnbook.explorers.panels import Scale, grid
+
+    (ph, pw), (kh, kw) = state.padding, state.kernel
+    H, W = state.x.shape
+    padded = np.zeros((H + 2 * ph, W + 2 * pw))
+    padded[ph:ph + H, pw:pw + W] = state.x
+    pad = np.ones(padded.shape, dtype=bool)
+    pad[ph:ph + H, pw:pw + W] = False
+    lo, hi = float(state.x.min()), float(state.x.max())
+    inputs = grid(padded, pad=pad, pad_text="−∞" if state.mode == "max" else "0",
+                  scale=Scale.sequential(state.x, "Greys", lo=lo, hi=hi + 0.6 * (hi - lo or 1)),
+                  title=f"input {H}×{W}" + (f", padding {ph}" if ph or pw else ""))
+    stride = state.stride[0] if state.stride[0] == state.stride[1] else state.stride
+    oh, ow = state.out.shape
+    output = grid(state.out, scale=Scale.sequential(state.out, "Blues"),
+                  title=f"{state.mode} pool {kh}×{kw}, stride {stride}: {oh}×{ow}")
+    dx = np.zeros(padded.shape)
+    dx[ph:ph + H, pw:pw + W] = state.dx
+    grad = grid(dx, pad=pad, pad_text="", scale=Scale.sequential(dx, "Oranges", lo=0,
+                                                                 hi=1.15 * (dx.max() or 1)),
+                title="gradient dx" + (" (every output passes back 1)"
+                                       if np.all(state.dout == 1) else ""))
+    i, j = divmod(int(window), ow)
+    r0, c0 = state.window_origin(window)
+    box = Mark(r0 + ph, c0 + pw, kh, kw, "window")
+    marks_in = (box,)
+    if state.mode == "max":
+        r, c = state.winners[i, j]
+        marks_in = (box, Mark(r + ph, c + pw, 1, 1, "winner"))
+    return View(panels=((inputs, marks_in), (output, (Mark(i, j, 1, 1, "cell"),)),
+                        (grad, (box,))),
+                text=pooling_sentences(state, window))
+
+
+def pooling_explorer(x=None, *, kernel: int = 2, stride: int = 1, padding: int = 1,
+                     mode: str = "average", window: int = 0, max_kernel: int = 4,
+                     max_stride: int = 3):
+    """Controls for max or average, kernel, stride, padding and which window to outline.
+
+    ``x (H, W)`` defaults to :data:`EXAMPLE_INPUT`. The view is :func:`pooling_view`
+    with ``dout`` = ones, so its right panel shows how the gradient is routed (max) or
+    spread (average). Padding is kept at most half the kernel (torch's rule) and the
+    window within the output. The first state (average pooling, 2x2, stride 1,
+    padding 1, the corner window) shows what the chapter's figures do not: a window
+    that is three quarters padding, still divided by 4.
+    """
+    from cnnbook.explorers.component import Choice, Explorer, Range
 
     x = EXAMPLE_INPUT if x is None else _check_plane(x)
     max_kernel = min(max_kernel, *x.shape)
-    slider = dict(continuous_update=False, style={"description_width": "initial"},
-                  layout=w.Layout(width="200px"))
 
-    def n_windows(k, s, p):
-        return int(np.prod(_geometry(x.shape, k, s, p)[3]))
+    def last_window(v):
+        return int(np.prod(_geometry(x.shape, v["kernel"], v["stride"], v["padding"])[3])) - 1
 
-    controls = {
-        "mode": w.ToggleButtons(options=list(MODES), value=_check_mode(mode),
-                                description="pooling", style={"button_width": "90px"}),
-        "kernel": w.IntSlider(value=kernel, min=1, max=max_kernel, description="kernel", **slider),
-        "stride": w.IntSlider(value=stride, min=1, max=max_stride, description="stride", **slider),
-        "padding": w.IntSlider(value=padding, min=0, max=max_kernel // 2, description="padding",
-                               **slider),
-        "window": w.IntSlider(value=0, min=0, max=max(n_windows(kernel, stride, padding) - 1, 0),
-                              description="window", **slider),
-    }
-    controls["window"].value = window
+    controls = (Choice("mode", "pooling", MODES),
+                Range("kernel", "kernel", 2, max_kernel),
+                Range("stride", "stride", 1, max_stride),
+                Range("padding", "padding", 0, lambda v: v["kernel"] // 2),
+                Range("window", "window", 0, last_window))
+    states = {}
 
-    def adjust(explorer):
-        c = explorer.controls
-        c["padding"].max = c["kernel"].value // 2
-        c["padding"].value = min(c["padding"].value, c["padding"].max)
-        last = n_windows(c["kernel"].value, c["stride"].value, c["padding"].value) - 1
-        c["window"].max = max(last, 0)
-        c["window"].value = min(c["window"].value, last)
+    def view(mode, kernel, stride, padding, window):
+        key = (mode, kernel, stride, padding)
+        if key not in states:
+            states[key] = pool_plane(x, kernel, stride, padding, mode)
+        return pooling_view(states[key], window)
 
-    def draw(mode, kernel, stride, padding, window):
-        return plot_pooling(state=pool_plane(x, kernel, stride, padding, mode), window=window)
-
-    def describe(mode, kernel, stride, padding, window):
-        return describe_pooling(pool_plane(x, kernel, stride, padding, mode), window)
-
-    return widgets.Explorer(controls, draw, describe, adjust=adjust,
-                            title="Pooling windows and where the gradient goes")
+    return Explorer("pooling", "Pooling windows and where the gradient goes", controls, view,
+                    initial={"mode": _check_mode(mode), "kernel": kernel, "stride": stride,
+                             "padding": padding, "window": window})

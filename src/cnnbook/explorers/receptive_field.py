@@ -16,7 +16,8 @@ Indices outside ``0..n-1`` lie in the padding: a field may extend past the image
 ``dependency_cone(layers, input_size, index)``    the unit range at every level, along one axis
 ``describe_receptive_field(...)``                 one sentence
 ``plot_receptive_field(...)``                     the cone, level by level, and the field on the input
-``receptive_field_explorer(...)``                 the same with controls
+``field_view(...)``                               the same as an explorer shows it
+``receptive_field_explorer(...)``                 controls for kernel, stride, pooling, depth, unit
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from cnnbook.shapes import as_pair, conv_output_size, layer_names, receptive_fie
 from cnnbook.spec import AvgPool, Conv, MaxPool
 
 POOLING = ("none", "2x2 max pool after each conv")
+#: How far past the image the explorer draws (pixels); the text gives the whole field.
+MARGIN = 6
 
 
 def conv_stack(layers: int = 3, kernel: int = 3, stride: int = 1,
@@ -239,58 +242,140 @@ def _max_layers(input_size, kernel, stride, pooling, limit):
     return max(n, 1)
 
 
-def receptive_field_explorer(*, layers: int = 3, kernel: int = 3, stride: int = 1,
-                             pooling: str = "none", input_size: int = 16, unit=None,
-                             max_layers: int = 5, max_kernel: int = 7, max_stride: int = 3):
-    """Controls for the number of convolutions, their kernel and stride, optional 2x2 max
-    pooling after each, and the output unit whose field is drawn.
+def _clip(lo: float, hi: float, a: float, b: float):
+    """``[lo, hi]`` cut to ``[a, b]``, or None when they do not meet."""
+    lo, hi = max(lo, a), min(hi, b)
+    return (lo, hi) if hi > lo else None
 
-    Convolutions use padding ``(kernel - 1) // 2``. The initial state (three 3x3
-    convolutions, the centre unit) shows the 7x7 field of the chapter.
+
+def field_view(layers, input_size: int = 16, unit: int = 0):
+    """Output unit ``(unit, unit)`` of the last layer and what it depends on, as an
+    explorer shows it.
+
+    Left: one row per level (the input at the bottom), each unit a box placed over
+    the pixels its field is centred on and as wide as the jump (grey boxes: padding);
+    red bars mark the units that the chosen unit reads, level by level. Right: the
+    input, the pixels the unit depends on shaded and the recurrence's field dashed
+    (both drawn at most :data:`MARGIN` pixels past the image). Fields and sizes come
+    from :func:`cnnbook.shapes.receptive_fields`, the cone from :func:`dependency_cone`.
     """
-    import ipywidgets as w
+    from cnnbook.explorers.component import Mark, View
+    from cnnbook.explorers.panels import Box, Scale, boxes, grid
 
-    from cnnbook import widgets
+    n = int(input_size)
+    sizes, fields = _level_sizes(layers, (n, n))
+    windows = _window_layers(layers)
+    names = ["input"] + [name for name, _ in windows]
+    cone = dependency_cone(layers, n, unit)
+    (r0, r1), _ = field_span(layers, (n, n), (unit, unit))
+    starts = [0.0] + [f.start[0] for f in fields]
+    jumps = [1] + [f.jump[0] for f in fields]
+    pads = [_kernel_stride_padding(layer)[2] for _, layer in windows] + [0]
+    left, right = -MARGIN - 0.5, n - 0.5 + MARGIN      # drawn range, in pixel coordinates
+    label_w, levels = 11, len(sizes)
+    x0 = label_w - left                                 # pixel coordinate -> panel column
 
-    slider = dict(continuous_update=False, style={"description_width": "initial"},
-                  layout=w.Layout(width="200px"))
-    wide = {**slider, "layout": w.Layout(width="280px")}
+    def span(level, u0, u1):
+        """Pixel-coordinate extent of units u0..u1 of a level."""
+        return (starts[level] + u0 * jumps[level] - jumps[level] / 2,
+                starts[level] + u1 * jumps[level] + jumps[level] / 2)
 
-    def out_size(n, k, s, pool):
-        return receptive_fields(conv_stack(n, k, s, pool), (input_size, input_size))[-1].output_size[0]
+    items, marks = [], []
+    for level in range(levels):
+        row = levels - 1 - level
+        f = fields[level - 1] if level else None
+        label = "input" if not level else f"{names[level]}: r={f.size[0]}, j={f.jump[0]}"
+        items.append(Box(row, 0, 1, label_w, "lbl", label))
+        for u0, u1, kind in ((-pads[level], -1, "pad"), (0, sizes[level] - 1, "real"),
+                             (sizes[level], sizes[level] + pads[level] - 1, "pad")):
+            for u in range(u0, u1 + 1):
+                cut = _clip(*span(level, u, u), left, right)
+                if cut:
+                    items.append(Box(row + 0.15, x0 + cut[0], 0.7, cut[1] - cut[0], kind))
+        lo, hi = cone[level]
+        cut = _clip(*span(level, lo, hi), left, right)
+        if cut:
+            marks.append(Mark(row + 0.3, x0 + cut[0], 0.4, cut[1] - cut[0], "range"))
+    width = label_w + right - left
+    lanes = boxes(items, levels, width, title="what the unit reads, level by level "
+                                                       "(grey: padding)")
+    # The input with a ring of padding, the field shaded and outlined.
+    m = MARGIN // 2
+    pad = np.ones((n + 2 * m, n + 2 * m), dtype=bool)
+    pad[m:m + n, m:m + n] = False
+    image = grid(np.zeros(pad.shape), pad=pad, pad_text="", blank=~pad, size="small",
+                 scale=Scale("Greys", 0, 1), title=f"input {n}×{n}: the unit's field")
+    (a0, a1) = cone[0]
+    inside = _clip(max(a0, 0) - 0.5, min(a1, n - 1) + 0.5, -0.5, n - 0.5)
+    field_marks = []
+    if inside:
+        field_marks.append(Mark(inside[0] + 0.5 + m, inside[0] + 0.5 + m,
+                                inside[1] - inside[0], inside[1] - inside[0], "shade"))
+    outline = _clip(r0 - 0.5, r1 + 0.5, -m - 0.5, n + m - 0.5)
+    if outline:
+        field_marks.append(Mark(outline[0] + 0.5 + m, outline[0] + 0.5 + m,
+                                outline[1] - outline[0], outline[1] - outline[0], "dashed"))
+    return View(panels=((lanes, tuple(marks)), (image, tuple(field_marks))),
+                text=_field_sentences(layers, n, unit))
 
-    first = out_size(layers, kernel, stride, pooling)
-    row, col = (first // 2, first // 2) if unit is None else as_pair(unit, "unit")
-    controls = {
-        "layers": w.IntSlider(value=layers, min=1, max=max_layers, description="layers", **slider),
-        "kernel": w.IntSlider(value=kernel, min=1, max=max_kernel, description="kernel", **slider),
-        "stride": w.IntSlider(value=stride, min=1, max=max_stride, description="stride", **slider),
-        "pooling": w.Dropdown(options=list(POOLING), value=pooling, description="pooling",
-                              style={"description_width": "initial"},
-                              layout=w.Layout(width="300px")),
-        "row": w.IntSlider(value=row, min=0, max=first - 1, description="output row",
-                           **wide),
-        "col": w.IntSlider(value=col, min=0, max=first - 1, description="output column",
-                           **wide),
-    }
 
-    def adjust(explorer):
-        c = explorer.controls
-        fits = _max_layers((input_size, input_size), c["kernel"].value, c["stride"].value,
-                           c["pooling"].value, max_layers)
-        c["layers"].value = min(c["layers"].value, fits)
-        n = out_size(c["layers"].value, c["kernel"].value, c["stride"].value, c["pooling"].value)
-        for name in ("row", "col"):
-            c[name].max = n - 1
-            c[name].value = min(c[name].value, n - 1)
+def _field_sentences(layers, n: int, unit: int) -> tuple:
+    fields, _ = _fields(layers, (n, n))
+    last = fields[-1]
+    (r0, r1), _ = field_span(layers, (n, n), (unit, unit))
+    growth = ", ".join(f"{f.size[0]}" for f in fields)
+    plural = "s" if last.jump[0] != 1 else ""
+    convs = sum(f.kind == "Conv" for f in fields)
+    pools = len(fields) - convs
+    stack = (f"{convs} convolution{'s' if convs > 1 else ''}"
+             + (f", each followed by pooling" if pools and convs > 1 else
+                ", followed by pooling" if pools else ""))
+    first = (f"{stack.capitalize()} on a {n}×{n} input: the "
+             f"field grows {growth} pixels wide, layer by layer, and neighbouring units of the "
+             f"last layer ({last.output_size[0]}×{last.output_size[1]}) are {last.jump[0]} "
+             f"pixel{plural} apart.")
+    where = f"Unit ({unit}, {unit}) sees input rows and columns {r0} to {r1}".replace(" -", " −")
+    if r0 < 0 or r1 >= n:
+        side = min(r1, n - 1) - max(r0, 0) + 1
+        second = (f"{where}: a {last.size[0]}×{last.size[0]} field of which only "
+                  f"{side}×{side} pixels lie in the image (the rest is padding).")
+    else:
+        second = f"{where}: a {last.size[0]}×{last.size[0]} square of the image."
+    return first, second
 
-    def draw(layers, kernel, stride, pooling, row, col):
-        return plot_receptive_field(conv_stack(layers, kernel, stride, pooling), input_size,
-                                    (row, col))
 
-    def describe(layers, kernel, stride, pooling, row, col):
-        return describe_receptive_field(conv_stack(layers, kernel, stride, pooling),
-                                        input_size, (row, col))
+def receptive_field_explorer(*, kernel: int = 3, stride: int = 1,
+                             pooling: str = POOLING[1], layers: int = 2, unit: int = 1,
+                             input_size: int = 16, max_layers: int = 4, max_kernel: int = 5,
+                             max_stride: int = 2):
+    """Controls for the convolutions' kernel and stride, optional 2x2 max pooling after
+    each, the number of layers and the output unit ``(u, u)`` whose field is drawn.
 
-    return widgets.Explorer(controls, draw, describe, adjust=adjust,
-                            title="Receptive fields, layer by layer")
+    Convolutions use padding ``(kernel - 1) // 2``. The view is :func:`field_view`.
+    The first state (two 3x3 convolutions, each followed by pooling) shows what the
+    chapter's figure of three plain 3x3 convolutions does not: pooling multiplies the
+    jump, and the field grows faster.
+    """
+    from cnnbook.explorers.component import Choice, Explorer, Range
+
+    size = (input_size, input_size)
+
+    def fits(v):
+        return _max_layers(size, v["kernel"], v["stride"], v["pooling"], max_layers)
+
+    def last_unit(v):
+        stack = conv_stack(v["layers"], v["kernel"], v["stride"], v["pooling"])
+        return receptive_fields(stack, size)[-1].output_size[0] - 1
+
+    controls = (Range("kernel", "kernel", 1, max_kernel),
+                Range("stride", "stride", 1, max_stride),
+                Choice("pooling", "pooling", POOLING),
+                Range("layers", "layers", 1, fits),
+                Range("unit", "output unit (u, u)", 0, last_unit))
+
+    def view(kernel, stride, pooling, layers, unit):
+        return field_view(conv_stack(layers, kernel, stride, pooling), input_size, unit)
+
+    return Explorer("receptive-field", "Receptive fields, layer by layer", controls, view,
+                    initial={"kernel": kernel, "stride": stride, "pooling": pooling,
+                             "layers": layers, "unit": unit})

@@ -2,70 +2,56 @@
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
 from cnnbook import spec
-from cnnbook.shapes import as_pair, conv_output_size
+from cnnbook.walk import walk
 
-from . import modules as m
+from . import modules, networks
+from .modules import as_rng
+
+__all__ = ["build"]
+
+# What a layer rule builds NumPy modules from: the layers and the networks.
+_MODULES = SimpleNamespace(**{name: getattr(m, name) for m in (modules, networks)
+                              for name in m.__all__})
 
 
-def build(arch: spec.Architecture, rng, dtype=np.float32) -> m.Sequential:
-    """A :class:`~cnnbook.numpy.modules.Sequential` for ``arch``, parameters drawn from ``rng``.
+def build(arch: spec.Architecture, rng, dtype=np.float32) -> networks.Network:
+    """A :class:`~cnnbook.numpy.networks.Network` computing ``arch``; parameters drawn from ``rng``.
 
-    Supports Conv, MaxPool, AvgPool, GlobalAvgPool, ReLU, Tanh, Sigmoid, LRN,
-    Dropout, Flatten and Linear. Branching layers (Inception, AuxHead) raise
-    ``ValueError``: use the torch builder for GoogLeNet. Input channels and
-    ``Linear`` input sizes are inferred by following ``arch.input_shape``.
+    The NumPy twin of :func:`cnnbook.torch.build`: one module per step of
+    :func:`cnnbook.walk.walk`, made by the layer type's rules
+    (:mod:`cnnbook.layer_rules`), for every spec type (inception modules, residual
+    blocks, stages and auxiliary heads included). Children, parameters and buffers
+    carry torch's names (``conv1.weight``, ``inception3a.3x3.bias``, ``aux1.fc1.weight``,
+    ``layer1.0.bn1.running_mean``), so ``model.load_state_dict(torch_model.state_dict())``
+    gives the same network.
+    Input channels and ``Linear`` input sizes are inferred from ``arch.input_shape``.
+
+    ``rng`` (a ``numpy.random.Generator`` or an int seed) draws the weights, in
+    torch's default distribution, and the dropout masks. ``dtype``: float32 or float64.
     """
-    rng = m.as_rng(rng)
-    shape = tuple(arch.input_shape)
-    layers = []
-    for i, layer in enumerate(arch.layers):
-        module, shape = _make(layer, shape, rng, dtype, i)
-        layers.append(module)
-    return m.Sequential(*layers)
+    if not isinstance(arch, spec.Architecture):
+        raise TypeError(f"arch must be a cnnbook.spec.Architecture; got {type(arch).__name__}")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64; got {dtype}")
+    kit = NumpyKit(as_rng(rng), dtype)
+    return networks.Network(kit.stack(list(walk(arch))), arch.name)
 
 
-def _spatial(shape, kernel, stride, padding, ceil_mode, what):
-    if len(shape) != 3:
-        raise ValueError(f"{what} needs a (C, H, W) input; the shape there is {shape}")
-    (kh, kw), (sh, sw), (ph, pw) = (as_pair(kernel, "kernel"), as_pair(stride, "stride"),
-                                    as_pair(padding, "padding"))
-    return (conv_output_size(shape[1], kh, sh, ph, ceil_mode=ceil_mode),
-            conv_output_size(shape[2], kw, sw, pw, ceil_mode=ceil_mode))
+@dataclass(frozen=True)
+class NumpyKit:
+    """What a layer rule builds NumPy modules from (see :mod:`cnnbook.layer_rules.base`)."""
 
+    rng: np.random.Generator
+    dtype: np.dtype
+    modules = _MODULES
 
-def _make(layer, shape, rng, dtype, i):
-    what = f"layer {i} ({type(layer).__name__})"
-    if isinstance(layer, spec.Conv):
-        hw = _spatial(shape, layer.kernel, layer.stride, layer.padding, False, what)
-        mod = m.Conv2d(shape[0], layer.out_channels, layer.kernel, layer.stride, layer.padding,
-                       layer.groups, layer.bias, rng=rng, dtype=dtype)
-        return mod, (layer.out_channels, *hw)
-    if isinstance(layer, (spec.MaxPool, spec.AvgPool)):
-        stride = layer.kernel if layer.stride is None else layer.stride
-        hw = _spatial(shape, layer.kernel, stride, layer.padding, layer.ceil_mode, what)
-        cls = m.MaxPool2d if isinstance(layer, spec.MaxPool) else m.AvgPool2d
-        return cls(layer.kernel, layer.stride, layer.padding, layer.ceil_mode), (shape[0], *hw)
-    if isinstance(layer, spec.GlobalAvgPool):
-        return m.GlobalAvgPool(), (shape[0], 1, 1)
-    if isinstance(layer, spec.Linear):
-        return (m.Linear(math.prod(shape), layer.out_features, layer.bias, rng=rng, dtype=dtype),
-                (layer.out_features,))
-    if isinstance(layer, spec.Flatten):
-        return m.Flatten(), (math.prod(shape),)
-    if isinstance(layer, spec.Dropout):
-        return m.Dropout(layer.p, rng=rng), shape
-    if isinstance(layer, spec.LRN):
-        return m.LRN(layer.size, layer.alpha, layer.beta, layer.k), shape
-    simple = {spec.ReLU: m.ReLU, spec.Tanh: m.Tanh, spec.Sigmoid: m.Sigmoid}
-    if type(layer) in simple:
-        return simple[type(layer)](), shape
-    raise ValueError(
-        f"{what}: the NumPy builder supports only sequential layers (Conv, pools, activations, "
-        f"LRN, Dropout, Flatten, Linear); {type(layer).__name__} is not implemented here. "
-        f"Build branching networks such as GoogLeNet with cnnbook.torch.build."
-    )
+    def stack(self, steps) -> list:
+        """``[(name, module), ...]`` for walked steps, each made by its layer type's rule."""
+        return [(step.local_name, step.rule.numpy(step, self)) for step in steps]

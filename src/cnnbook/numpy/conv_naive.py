@@ -9,7 +9,10 @@ meant to be read. For one input channel ``X`` (already zero-padded), one kernel
 * ``dL/dK = cross_correlate2d(X, dilate(G, s))`` (cropped to ``KH x KW``);
 * ``dL/dX = full_convolve2d(dilate(G, s), K)`` (zero-extended to X's size),
   and a full convolution is a cross-correlation of the zero-padded gradient
-  with the kernel rotated by 180 degrees.
+  with the kernel rotated by 180 degrees;
+* dilation ``d``: the kernel's taps are ``d`` pixels apart, which is the kernel
+  with ``d - 1`` zeros between its taps, ``dilate(K, d)``; everything above holds
+  with it in place of ``K`` (``dL/dK`` keeps every ``d``-th entry).
 
 Each filter sums these over its input channels; the bias gradient sums ``G``.
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_dout
-from ._conv_geometry import conv_geometry
+from ._conv_geometry import ConvGeometry, conv_geometry
 
 
 def cross_correlate2d(x, k, stride=1):
@@ -69,47 +72,88 @@ def dilate2d(g, stride):
     return d
 
 
-def conv2d_forward_naive(x, w, b, stride=1, padding=0, groups=1):
+def conv2d_forward_naive(x, w, b, stride=1, padding=0, dilation=1, groups=1):
     """Same contract as :func:`cnnbook.numpy.conv2d_forward`, computed with loops.
 
-    ``out[n, f] = b[f] + sum_c cross_correlate2d(pad(x[n, c]), w[f, c], stride)``.
+    ``out[n, f] = b[f] + sum_c cross_correlate2d(pad(x[n, c]), dilate(w[f, c], d), s)``:
+    a dilated kernel is the kernel with ``d - 1`` zeros between its taps.
     """
-    g = conv_geometry(x, w, b, stride, padding, groups)
-    xp = np.pad(x, ((0, 0), (0, 0), (g.ph, g.ph), (g.pw, g.pw)))
-    out = np.zeros(g.out_shape, x.dtype)
-    cg, fg = g.C // g.groups, g.F // g.groups
-    for n in range(g.N):
-        for f in range(g.F):
-            first_c = (f // fg) * cg  # the input channels of this filter's group
-            for c in range(cg):
-                out[n, f] += cross_correlate2d(xp[n, first_c + c], w[f, c], (g.sh, g.sw))
-            if b is not None:
-                out[n, f] += b[f]
+    g = conv_geometry(x, w, b, stride, padding, dilation, groups)
+    out = conv_naive(g, x, w)
+    if b is not None:
+        out += b[:, None, None]
     return out, (x, w, b is not None, g)
 
 
 def conv2d_backward_naive(dout, cache):
     """Same contract as :func:`cnnbook.numpy.conv2d_backward`: ``(dx, dw, db)``.
 
-    ``dw[f, c] = sum_n cross_correlate2d(pad(x[n, c]), dilate(dout[n, f]))[:KH, :KW]``;
-    ``dx[n, c] = sum_f full_convolve2d(dilate(dout[n, f]), w[f, c])``, placed on the
-    padded grid and cropped; ``db[f] = sum dout[:, f]``.
+    ``dw[f, c] = sum_n cross_correlate2d(pad(x[n, c]), dilate(dout[n, f], s))``, every
+    ``d``-th entry of its first ``d*(KH-1)+1`` rows and columns;
+    ``dx[n, c] = sum_f full_convolve2d(dilate(dout[n, f], s), dilate(w[f, c], d))``,
+    placed on the padded grid and cropped; ``db[f] = sum dout[:, f]``.
     """
     x, w, has_bias, g = cache
     dout = as_dout(dout, g.out_shape, x.dtype)
-    xp = np.pad(x, ((0, 0), (0, 0), (g.ph, g.ph), (g.pw, g.pw)))
-    dxp = np.zeros_like(xp)
-    dw = np.zeros_like(w)
-    cg, fg = g.C // g.groups, g.F // g.groups
-    for n in range(g.N):
-        for f in range(g.F):
-            first_c = (f // fg) * cg
-            gd = dilate2d(dout[n, f], (g.sh, g.sw))
-            for c in range(cg):
-                dw[f, c] += cross_correlate2d(xp[n, first_c + c], gd)[:g.KH, :g.KW]
-                back = full_convolve2d(gd, w[f, c])
-                # Rows/columns the strided windows never reached get no gradient.
-                dxp[n, first_c + c, :back.shape[0], :back.shape[1]] += back
-    dx = dxp[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W].copy()
+    dx = conv_input_grad_naive(g, dout, w)
+    dw = conv_weight_grad_naive(g, x, dout)
     db = dout.sum(axis=(0, 2, 3)) if has_bias else None
     return dx, dw, db
+
+
+# -- the three products of a convolution, one loop nest each -------------------------------
+# A transposed convolution (cnnbook.numpy.conv_transpose) is built from these too.
+
+def _filter_channels(g: ConvGeometry):
+    """Every (filter f, channel-in-group c, input channel) triple the convolution links."""
+    cg, fg = g.C // g.groups, g.F // g.groups
+    for f in range(g.F):
+        first_c = (f // fg) * cg  # the input channels of this filter's group
+        for c in range(cg):
+            yield f, c, first_c + c
+
+
+def conv_naive(g: ConvGeometry, x, w) -> np.ndarray:
+    """``out[n, f] = sum_c cross_correlate2d(pad(x[n, c]), dilate(w[f, c], d), s)``, no bias.
+
+    ``out`` is cropped to the geometry's ``(OH, OW)``.
+    """
+    xp = np.pad(x, ((0, 0), (0, 0), (g.ph, g.ph), (g.pw, g.pw)))
+    out = np.zeros(g.out_shape, w.dtype)
+    for n in range(g.N):
+        for f, c, ci in _filter_channels(g):
+            k = dilate2d(w[f, c], (g.dh, g.dw))
+            out[n, f] += cross_correlate2d(xp[n, ci], k, (g.sh, g.sw))[:g.OH, :g.OW]
+    return out
+
+
+def conv_input_grad_naive(g: ConvGeometry, dout, w) -> np.ndarray:
+    """``dx[n, c] = sum_f full_convolve2d(dilate(dout[n, f], s), dilate(w[f, c], d))``.
+
+    Each output pixel sends its gradient back through the kernel taps; placed on the
+    padded grid and cropped to ``(H, W)``. Rows and columns the strided windows never
+    reached get no gradient.
+    """
+    dxp = np.zeros((g.N, g.C, g.Hp, g.Wp), w.dtype)
+    for n in range(g.N):
+        for f, c, ci in _filter_channels(g):
+            gd = dilate2d(dout[n, f], (g.sh, g.sw))
+            back = full_convolve2d(gd, dilate2d(w[f, c], (g.dh, g.dw)))
+            dxp[n, ci, :back.shape[0], :back.shape[1]] += back
+    return dxp[:, :, g.ph:g.ph + g.H, g.pw:g.pw + g.W].copy()
+
+
+def conv_weight_grad_naive(g: ConvGeometry, x, dout) -> np.ndarray:
+    """``dw[f, c] = sum_n cross_correlate2d(pad(x[n, c]), dilate(dout[n, f], s))``.
+
+    The correlation is ``d*(K-1)+1`` wide: one entry per offset of the dilated
+    window; the kernel's taps are every ``d``-th of them.
+    """
+    xp = np.pad(x, ((0, 0), (0, 0), (g.ph, g.ph), (g.pw, g.pw)))
+    sh, sw = g.span
+    dw = np.zeros((g.F, g.C // g.groups, g.KH, g.KW), x.dtype)
+    for n in range(g.N):
+        for f, c, ci in _filter_channels(g):
+            gd = dilate2d(dout[n, f], (g.sh, g.sw))
+            dw[f, c] += cross_correlate2d(xp[n, ci], gd)[:sh:g.dh, :sw:g.dw]
+    return dw

@@ -4,7 +4,10 @@ Each module has ``forward(x)``, ``backward(dout)`` (returns dx and stores the
 parameter gradients), ``params`` and ``grads`` dicts (name -> array, torch's
 names ``weight``/``bias``), and ``train()``/``eval()``. ``backward`` overwrites
 ``grads`` in place (the arrays keep their identity, so an optimizer can hold on
-to them); it does not accumulate across calls as torch does.
+to them); it does not accumulate across calls as torch does. A :class:`Container`
+(:class:`Sequential`, and the networks of :mod:`cnnbook.numpy.networks`) names its
+children as torch does, so ``state_dict()`` keys are torch's (``conv1.weight``) and
+``load_state_dict`` takes a torch model's ``state_dict()`` as it is.
 
 Parameters are initialised as torch does by default: weights and biases
 uniform in ``(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (Kaiming-uniform with
@@ -14,15 +17,23 @@ uniform in ``(-1/sqrt(fan_in), 1/sqrt(fan_in))`` (Kaiming-uniform with
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
-from cnnbook.shapes import as_pair
+from cnnbook.arithmetic import as_pair
 
 from . import activations, dropout, linear, lrn, pool
+from .batchnorm import batchnorm2d_backward, batchnorm2d_forward
 from ._checks import check_probability
+from ._state import load_into
 from .conv import conv2d_backward, conv2d_forward
 from .conv_naive import conv2d_backward_naive, conv2d_forward_naive
+
+__all__ = ["as_rng", "Module", "Container", "Sequential", "Conv2d", "Linear", "MaxPool2d",
+           "AvgPool2d", "GlobalAvgPool", "BatchNorm2d", "ReLU", "Tanh", "Sigmoid", "Flatten",
+           "LRN", "Dropout"]
 
 
 def as_rng(rng, name: str = "rng") -> np.random.Generator:
@@ -36,15 +47,17 @@ def as_rng(rng, name: str = "rng") -> np.random.Generator:
 
 
 class Module:
-    """Base class: ``params``/``grads`` dicts, the training flag and the forward cache.
+    """Base class: ``params``/``grads``/``buffers`` dicts, the training flag and the forward cache.
 
     Subclasses implement ``forward`` (storing what ``backward`` needs in ``_cache``)
-    and ``backward``.
+    and ``backward``. ``buffers`` hold state that is not trained but saved (as
+    torch's running statistics).
     """
 
     def __init__(self):
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
         self.training = True
         self._cache = None
 
@@ -70,10 +83,22 @@ class Module:
     def eval(self):
         return self.train(False)
 
+    def named_children(self):
+        """Yield ``(name, module)`` for each child module (none for a single layer)."""
+        return iter(())
+
+    def children(self):
+        return (module for _, module in self.named_children())
+
     def named_parameters(self, prefix: str = ""):
         """Yield ``(name, param, grad)`` triples."""
         for name, p in self.params.items():
             yield prefix + name, p, self.grads[name]
+
+    def named_buffers(self, prefix: str = ""):
+        """Yield ``(name, buffer)`` pairs."""
+        for name, b in self.buffers.items():
+            yield prefix + name, b
 
     def parameters(self):
         """Yield ``(param, grad)`` pairs (the arrays an optimizer updates in place)."""
@@ -87,22 +112,32 @@ class Module:
     def num_parameters(self) -> int:
         return sum(p.size for p, _ in self.parameters())
 
-    def load_params(self, params: dict):
-        """Copy arrays (e.g. a torch ``state_dict`` converted to NumPy) into the parameters.
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and buffer, by name (``conv1.weight``...).
 
-        Names must match ``named_parameters()`` exactly; shapes must agree. Values are
-        copied in place (cast to each parameter's dtype), so optimizers stay attached.
+        Unlike torch's, the arrays are copies: a saved state does not change as
+        training goes on.
+        """
+        state = {name: p.copy() for name, p, _ in self.named_parameters()}
+        state.update((name, b.copy()) for name, b in self.named_buffers())
+        return state
+
+    def load_state_dict(self, state):
+        """Copy a state dict into the parameters and buffers, in place; returns ``self``.
+
+        ``state`` maps names to NumPy arrays or torch tensors (a torch model's
+        ``state_dict()`` as it is; tensors are converted without importing torch).
+        The keys must be exactly this model's and every shape must agree, else a
+        ``ValueError`` lists the missing and unexpected keys or names the array
+        with the wrong shape, and nothing is changed. Values are cast to each
+        array's dtype and copied in place, so an optimizer stays attached.
         """
         own = {name: p for name, p, _ in self.named_parameters()}
-        if set(params) != set(own):
-            raise ValueError(f"parameter names differ: missing {sorted(set(own) - set(params))}, "
-                             f"unexpected {sorted(set(params) - set(own))}")
-        for name, value in params.items():
-            value = np.asarray(value)
-            if value.shape != own[name].shape:
-                raise ValueError(f"{name} must have shape {own[name].shape}; got {value.shape}")
-            np.copyto(own[name], value, casting="unsafe")
+        own.update(self.named_buffers())
+        load_into(own, state)
         return self
+
+    load_params = load_state_dict  # the earlier name
 
     def _init_param(self, name, shape, bound, rng, dtype):
         self.params[name] = rng.uniform(-bound, bound, size=shape).astype(dtype)
@@ -121,11 +156,12 @@ class Module:
 class Conv2d(Module):
     """2-D convolution; weight (out_channels, in_channels // groups, KH, KW), bias (out_channels,).
 
-    ``naive=True`` uses the loop implementation (for reading and checking, not training).
+    Arguments in ``torch.nn.Conv2d``'s order. ``naive=True`` uses the loop
+    implementation (for reading and checking, not training).
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
-                 bias=True, *, rng, dtype=np.float32, naive=False):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, *, rng, dtype=np.float32, naive=False):
         super().__init__()
         rng = as_rng(rng)
         kh, kw = as_pair(kernel_size, "kernel_size")
@@ -134,7 +170,7 @@ class Conv2d(Module):
                              f"must both be divisible by groups={groups}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = (kh, kw), stride, padding
-        self.groups, self.naive = groups, naive
+        self.dilation, self.groups, self.naive = dilation, groups, naive
         fan_in = in_channels // groups * kh * kw
         bound = 1.0 / math.sqrt(fan_in)
         self._init_param("weight", (out_channels, in_channels // groups, kh, kw), bound, rng, dtype)
@@ -144,7 +180,7 @@ class Conv2d(Module):
     def forward(self, x):
         f = conv2d_forward_naive if self.naive else conv2d_forward
         out, self._cache = f(x, self.params["weight"], self.params.get("bias"),
-                             self.stride, self.padding, self.groups)
+                             self.stride, self.padding, self.dilation, self.groups)
         return out
 
     def backward(self, dout):
@@ -158,6 +194,7 @@ class Conv2d(Module):
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}"
+                + (f", dilation={self.dilation}" if self.dilation not in (1, (1, 1)) else "")
                 + (f", groups={self.groups}" if self.groups != 1 else ""))
 
 
@@ -189,6 +226,63 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"{self.in_features}, {self.out_features}"
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+class BatchNorm2d(Module):
+    """Batch normalization of ``(N, C, H, W)`` per channel, as ``torch.nn.BatchNorm2d``.
+
+    Parameters ``weight`` (gamma, ones) and ``bias`` (beta, zeros), shape ``(C,)``;
+    buffers ``running_mean`` (zeros), ``running_var`` (ones) and
+    ``num_batches_tracked`` (an int64 count, shape ``()``), torch's names, so they
+    load from a torch model's ``state_dict()``. Training mode normalises with the
+    batch's statistics, counts the batch and moves the running estimates
+    (:func:`~cnnbook.numpy.batchnorm2d_forward`, in place); evaluation mode
+    normalises with the running estimates. ``momentum=None``: the running
+    estimates are the plain average over all batches (``1 / num_batches_tracked``),
+    as torch's cumulative mode.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
+        super().__init__()
+        if (not isinstance(num_features, (int, np.integer)) or isinstance(num_features, bool)
+                or num_features < 1):
+            raise ValueError(f"num_features must be a positive int; got {num_features!r}")
+        if momentum is not None and (not _is_real(momentum) or not 0 <= momentum <= 1):
+            raise ValueError(f"momentum must be a number in [0, 1] or None (a cumulative "
+                             f"average); got {momentum!r}")
+        if not _is_real(eps) or not eps > 0:
+            raise ValueError(f"eps must be a positive number; got {eps!r}")
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        c = self.num_features
+        self.params = {"weight": np.ones(c, dtype), "bias": np.zeros(c, dtype)}
+        self.grads = {name: np.zeros(c, dtype) for name in self.params}
+        self.buffers = {"running_mean": np.zeros(c, dtype), "running_var": np.ones(c, dtype),
+                        "num_batches_tracked": np.zeros((), np.int64)}
+
+    def forward(self, x):
+        momentum = self.momentum
+        if self.training:
+            self.buffers["num_batches_tracked"] += 1
+            if momentum is None:
+                momentum = 1.0 / float(self.buffers["num_batches_tracked"])
+        out, self._cache = batchnorm2d_forward(
+            x, self.params["weight"], self.params["bias"], train=self.training,
+            running_mean=self.buffers["running_mean"], running_var=self.buffers["running_var"],
+            momentum=0.1 if momentum is None else momentum, eps=self.eps)
+        return out
+
+    def backward(self, dout):
+        dx, dgamma, dbeta = batchnorm2d_backward(dout, self._take_cache())
+        self._set_grad("weight", dgamma)
+        self._set_grad("bias", dbeta)
+        return dx
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
 
 
 class _Stateless(Module):
@@ -289,58 +383,119 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class Sequential(Module):
-    """Layers applied in order; ``params``/``grads`` are named ``"<index>.<name>"`` as in torch."""
+def _checked_children(children) -> dict:
+    if not isinstance(children, Mapping):
+        raise TypeError(f"children must be a mapping of names to modules; got "
+                        f"{type(children).__name__}")
+    for name, child in children.items():
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError(f"child names must be non-empty strings without '.'; got {name!r}")
+        if not isinstance(child, Module):
+            raise TypeError(f"layer {name!r} must be a cnnbook.numpy Module; got "
+                            f"{type(child).__name__}")
+    return dict(children)
 
-    def __init__(self, *layers):
-        # No Module.__init__: params/grads are views of the layers' dicts.
+
+class Container(Module):
+    """A module made of named child modules, whose parameters are theirs.
+
+    ``named_parameters()`` yields ``"<child>.<name>"`` (recursively), as torch names
+    a submodule's parameters; ``params`` and ``grads`` are new dicts of the
+    children's own arrays; ``train()``/``eval()`` reach every child.
+    """
+
+    def __init__(self, children):
+        # No Module.__init__: params and grads are gathered from the children.
         self.training = True
         self._cache = None
-        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
-            layers = tuple(layers[0])
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, Module):
-                raise TypeError(f"layers[{i}] must be a Module; got {type(layer).__name__}")
-        self.layers = list(layers)
+        self._children = _checked_children(children)
 
-    def __len__(self):
-        return len(self.layers)
-
-    def __getitem__(self, i):
-        return self.layers[i]
-
-    def __iter__(self):
-        return iter(self.layers)
-
-    def forward(self, x):
-        for layer in self.layers:
-            x = layer.forward(x)
-        return x
-
-    def backward(self, dout):
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        for layer in self.layers:
-            layer.train(mode)
-        return self
+    def named_children(self):
+        return iter(self._children.items())
 
     def named_parameters(self, prefix: str = ""):
-        for i, layer in enumerate(self.layers):
-            yield from layer.named_parameters(f"{prefix}{i}.")
+        for name, child in self._children.items():
+            yield from child.named_parameters(f"{prefix}{name}.")
+
+    def named_buffers(self, prefix: str = ""):
+        for name, child in self._children.items():
+            yield from child.named_buffers(f"{prefix}{name}.")
 
     @property
     def params(self):
-        """All parameters by name (a new dict of the layers' own arrays)."""
+        """All parameters by name (a new dict of the children's own arrays)."""
         return {name: p for name, p, _ in self.named_parameters()}
 
     @property
     def grads(self):
         return {name: g for name, _, g in self.named_parameters()}
 
+    @property
+    def buffers(self):
+        return dict(self.named_buffers())
+
+    def train(self, mode: bool = True):
+        self.training = bool(mode)
+        for child in self._children.values():
+            child.train(mode)
+        return self
+
     def __repr__(self):
-        inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
-        return f"Sequential(\n{inner}\n)"
+        lines = [self.extra_repr()] if self.extra_repr() else []
+        lines += [f"({name}): {child!r}" for name, child in self._children.items()]
+        if not lines:
+            return f"{type(self).__name__}()"
+        body = "\n".join(lines).replace("\n", "\n  ")
+        return f"{type(self).__name__}(\n  {body}\n)"
+
+
+class Sequential(Container):
+    """Layers applied in order.
+
+    ``Sequential(a, b, c)`` (or a list) names the layers ``"0"``, ``"1"``...; a
+    mapping ``{"conv1": a, ...}`` names them by its keys, as ``torch.nn.Sequential``
+    does with an ``OrderedDict``. Iterating yields the layers; ``model[i]`` is a
+    layer by position, ``model["conv1"]`` by name.
+    """
+
+    def __init__(self, *layers):
+        if len(layers) == 1 and isinstance(layers[0], Mapping):
+            children = layers[0]
+        else:
+            if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+                layers = tuple(layers[0])
+            children = {str(i): layer for i, layer in enumerate(layers)}
+        super().__init__(children)
+
+    @property
+    def layers(self) -> list:
+        """The layers in order (a new list)."""
+        return list(self._children.values())
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._children)
+
+    def __len__(self):
+        return len(self._children)
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            try:
+                return self._children[key]
+            except KeyError:
+                raise KeyError(f"no layer named {key!r}; names are {self.names}") from None
+        return self.layers[key]
+
+    def __iter__(self):
+        return iter(self._children.values())
+
+    def forward(self, x):
+        for layer in self._children.values():
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self._children.values()):
+            dout = layer.backward(dout)
+        return dout

@@ -13,17 +13,17 @@
 
 from cnnbook.torch.build import build, init_parameters
 from cnnbook.torch.device import available_devices, describe_device, pick_device
-from cnnbook.torch.functional import (col2im, conv2d, conv2d_input_grad_full,
+from cnnbook.torch.functional import (batch_norm2d, col2im, conv2d, conv2d_input_grad_full,
                                       conv2d_weight_grad_correlation, im2col, max_pool2d)
-from cnnbook.torch.modules import (AuxClassifier, BookConv2d, BookMaxPool2d, FlattenLinear,
-                                   InceptionModule, Network)
+from cnnbook.torch.modules import (AuxClassifier, BookBatchNorm2d, BookConv2d, BookMaxPool2d,
+                                   FlattenLinear, InceptionModule, Network, ResidualBlock)
 from cnnbook.torch.train import Evaluation, History, evaluate, fit, random_shift
 
 __all__ = [
-    "conv2d", "max_pool2d", "im2col", "col2im", "conv2d_input_grad_full",
+    "conv2d", "max_pool2d", "batch_norm2d", "im2col", "col2im", "conv2d_input_grad_full",
     "conv2d_weight_grad_correlation",
-    "build", "init_parameters", "Network", "BookConv2d", "BookMaxPool2d", "FlattenLinear",
-    "InceptionModule", "AuxClassifier",
+    "build", "init_parameters", "Network", "BookConv2d", "BookMaxPool2d", "BookBatchNorm2d",
+    "FlattenLinear", "InceptionModule", "ResidualBlock", "AuxClassifier",
     "pick_device", "describe_device", "available_devices",
     "fit", "evaluate", "Evaluation", "History", "random_shift",
 ]

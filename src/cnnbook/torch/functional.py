@@ -10,8 +10,13 @@ recorded by autograd:
   with the upstream gradient;
 * input gradient: ``dX = col2im(W^T @ dY)``, which is the full convolution of
   the upstream gradient (dilated by the stride) with the flipped kernel;
+* dilation ``d``: the window's taps are ``d`` pixels apart; im2col takes every
+  ``d``-th pixel of a window ``d*(K-1)+1`` wide, and col2im adds back to the same;
 * max pooling: the max over each window of the ``-inf``-padded, unfolded input;
-  its gradient goes to the window's argmax alone.
+  its gradient goes to the window's argmax alone;
+* batch normalization: per channel ``y = gamma (x - mu) / sqrt(var + eps) + beta``
+  with the batch's statistics (train) or the running ones (eval), and the closed-
+  form backward pass of the normalization chapter.
 
 The same code runs on every device: there is no CUDA or CPU branch. Shapes
 follow ``torch.nn.functional``: ``x: (N, C, H, W)``, ``w: (F, C/groups, KH, KW)``,
@@ -20,6 +25,8 @@ pooling).
 """
 
 from __future__ import annotations
+
+import numbers
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +37,7 @@ from cnnbook.shapes import as_pair, conv_output_size
 __all__ = [
     "conv2d",
     "max_pool2d",
+    "batch_norm2d",
     "im2col",
     "col2im",
     "conv2d_input_grad_full",
@@ -46,17 +54,24 @@ __all__ = [
 COLUMN_BUDGET = 1 << 20
 
 
-def _windows(xp: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int]) -> torch.Tensor:
-    """A view of every window of ``xp``: ``(N, C, OH, OW, KH, KW)``; no copy."""
-    return xp.unfold(2, kernel[0], stride[0]).unfold(3, kernel[1], stride[1])
+def _windows(xp: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int],
+             dilation: tuple[int, int] = (1, 1)) -> torch.Tensor:
+    """A view of every window of ``xp``: ``(N, C, OH, OW, KH, KW)``; no copy.
+
+    With dilation the window is ``d*(K-1)+1`` pixels wide and keeps every ``d``-th.
+    """
+    (kh, kw), (dh, dw) = kernel, dilation
+    win = xp.unfold(2, dh * (kh - 1) + 1, stride[0]).unfold(3, dw * (kw - 1) + 1, stride[1])
+    return win if (dh, dw) == (1, 1) else win[..., ::dh, ::dw]
 
 
-def im2col(x: torch.Tensor, kernel, stride=1, padding=0) -> torch.Tensor:
+def im2col(x: torch.Tensor, kernel, stride=1, padding=0, dilation=1) -> torch.Tensor:
     """Unfold ``x: (N, C, H, W)`` into the column matrix ``(C*KH*KW, N*OH*OW)``.
 
     One column per output pixel of every image (image-major: column
     ``n*OH*OW + oh*OW + ow``), holding the window whose top-left corner is at
-    ``(oh*SH - PH, ow*SW - PW)``, rows ordered ``(c, i, j)``. Then
+    ``(oh*SH - PH, ow*SW - PW)`` (its taps ``DH``, ``DW`` pixels apart), rows ordered
+    ``(c, i, j)``. Then
     ``w.reshape(F, -1) @ cols`` is the convolution, ``(F, N*OH*OW)``. This is the
     layout of CS231n's ``im2col_indices``; ``torch.nn.functional.unfold`` has the
     same numbers as ``(N, C*KH*KW, OH*OW)``. Built as a strided view of all
@@ -67,12 +82,13 @@ def im2col(x: torch.Tensor, kernel, stride=1, padding=0) -> torch.Tensor:
     ph, pw = as_pair(padding, "padding")
     n, c = x.shape[:2]
     xp = F.pad(x, (pw, pw, ph, ph)) if ph or pw else x
-    win = _windows(xp, (kh, kw), (sh, sw))  # (N, C, OH, OW, KH, KW)
+    win = _windows(xp, (kh, kw), (sh, sw), as_pair(dilation, "dilation"))  # (N,C,OH,OW,KH,KW)
     oh, ow = win.shape[2:4]
     return win.permute(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * oh * ow)
 
 
-def col2im(cols: torch.Tensor, x_shape, kernel, stride=1, padding=0) -> torch.Tensor:
+def col2im(cols: torch.Tensor, x_shape, kernel, stride=1, padding=0,
+           dilation=1) -> torch.Tensor:
     """The adjoint of :func:`im2col`: add every column back onto its window.
 
     ``cols: (C*KH*KW, N*OH*OW)`` -> ``(N, C, H, W)`` with ``x_shape=(N, C, H, W)``.
@@ -81,12 +97,13 @@ def col2im(cols: torch.Tensor, x_shape, kernel, stride=1, padding=0) -> torch.Te
     """
     kernel, stride, padding = (as_pair(kernel, "kernel"), as_pair(stride, "stride"),
                                as_pair(padding, "padding"))
+    dilation = as_pair(dilation, "dilation")
     n, c, h, w = x_shape
     rows, total = cols.shape
     per_image = cols.view(rows, n, total // max(n, 1)).transpose(0, 1)  # (N, C*KH*KW, L)
     if kernel == (1, 1) and stride == (1, 1) and padding == (0, 0):
         return per_image.reshape(n, c, h, w)  # 1x1 windows neither overlap nor skip
-    return F.fold(per_image, (h, w), kernel, padding=padding, stride=stride)
+    return F.fold(per_image, (h, w), kernel, dilation=dilation, padding=padding, stride=stride)
 
 
 def _images_per_chunk(n: int, column_elements_per_image: int) -> int:
@@ -128,34 +145,35 @@ class Conv2dFunction(torch.autograd.Function):
 
     With ``groups=G`` the rows of the column matrix split into G blocks and
     filter group g multiplies block g only: ``(G, F/G, K) @ (G, K, N*L)`` with
-    ``K = C/G*KH*KW`` and ``L = OH*OW``.
+    ``K = C/G*KH*KW`` and ``L = OH*OW``. Dilation changes only which pixels
+    im2col gathers (and col2im scatters back to).
     """
 
     @staticmethod
-    def forward(ctx, x, w, b, stride, padding, groups):
+    def forward(ctx, x, w, b, stride, padding, dilation, groups):
         n, c, h, wd = x.shape
         f, cg, kh, kw = w.shape
-        oh = conv_output_size(h, kh, stride[0], padding[0])
-        ow = conv_output_size(wd, kw, stride[1], padding[1])
+        oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
+        ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
         wg = w.reshape(groups, f // groups, cg * kh * kw)
         y = x.new_empty(n, f, oh, ow)
         rows = y.view(n, f, oh * ow)
         step = _images_per_chunk(n, c * kh * kw * oh * ow)
         for i in range(0, n, step):
-            cols = im2col(x[i:i + step], (kh, kw), stride, padding)
+            cols = im2col(x[i:i + step], (kh, kw), stride, padding, dilation)
             out = torch.matmul(wg, cols.view(groups, cg * kh * kw, -1))  # (G, F/G, b*L)
             rows[i:i + step] = out.view(f, -1, oh * ow).transpose(0, 1)
         if b is not None:
             y += b.view(1, f, 1, 1)
         ctx.save_for_backward(x, w)
-        ctx.conf = (stride, padding, groups, b is not None)
+        ctx.conf = (stride, padding, dilation, groups, b is not None)
         return y
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dy):
         x, w = ctx.saved_tensors
-        stride, padding, groups, has_bias = ctx.conf
+        stride, padding, dilation, groups, has_bias = ctx.conf
         n, c, h, wd = x.shape
         f, cg, kh, kw = w.shape
         need_dx, need_dw, need_db = ctx.needs_input_grad[:3]
@@ -169,11 +187,11 @@ class Conv2dFunction(torch.autograd.Function):
             # dY as a matrix with one column per output pixel, like im2col's: (G, F/G, b*L)
             dyc = dy[i:i + m].reshape(m, f, -1).transpose(0, 1).reshape(groups, f // groups, -1)
             if need_dw:
-                # dW[f, c, i, j] = sum_{n,oh,ow} dY[n, f, oh, ow] * xpad[n, c, oh*s + i, ow*s + j]:
-                # the cross-correlation of the input with the upstream gradient. Those input
-                # values are exactly the columns of im2col(x) (rebuilt here, not kept from the
-                # forward pass), so the correlation is the matrix product dY @ cols^T.
-                cols = im2col(x[i:i + m], (kh, kw), stride, padding).view(groups, k, -1)
+                # dW[f, c, i, j] = sum_{n,oh,ow} dY[n, f, oh, ow] * xpad[n, c, oh*s + i*d,
+                # ow*s + j*d]: the cross-correlation of the input with the upstream gradient.
+                # Those input values are exactly the columns of im2col(x) (rebuilt here, not
+                # kept from the forward pass), so the correlation is the product dY @ cols^T.
+                cols = im2col(x[i:i + m], (kh, kw), stride, padding, dilation).view(groups, k, -1)
                 dwg.baddbmm_(dyc, cols.transpose(1, 2))
             if need_dx:
                 # dX is the full convolution of dY (dilated by the stride) with the flipped
@@ -184,78 +202,88 @@ class Conv2dFunction(torch.autograd.Function):
                 # dilation and the padding. (conv2d_input_grad_full computes it literally.)
                 dcols = torch.matmul(wg.transpose(1, 2), dyc)  # (G, K, b*L)
                 dx[i:i + m] = col2im(dcols.view(groups * k, -1), (m, c, h, wd), (kh, kw),
-                                     stride, padding)
+                                     stride, padding, dilation)
         dw = dwg.view(f, cg, kh, kw) if need_dw else None
         db = dy.sum((0, 2, 3)) if need_db and has_bias else None  # b[f] adds to each pixel
-        return dx, dw, db, None, None, None
+        return dx, dw, db, None, None, None, None
 
 
 def conv2d(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None, stride=1,
-           padding=0, groups: int = 1) -> torch.Tensor:
+           padding=0, dilation=1, groups: int = 1) -> torch.Tensor:
     """2-D convolution (cross-correlation) with the book's forward and backward.
 
     ``x: (N, C, H, W)``, ``w: (F, C/groups, KH, KW)``, ``b: (F,)`` or None ->
-    ``(N, F, OH, OW)``. ``stride`` and ``padding`` are an int or an ``(h, w)``
-    pair. Values and gradients equal ``torch.nn.functional.conv2d``.
+    ``(N, F, OH, OW)``. ``stride``, ``padding`` and ``dilation`` are an int or an
+    ``(h, w)`` pair, in the order of ``torch.nn.functional.conv2d``, whose values
+    and gradients these equal.
     """
     _check_conv_args(x, w, b, groups)
     stride = as_pair(stride, "stride")
     padding = as_pair(padding, "padding")
+    dilation = as_pair(dilation, "dilation")
     for axis in range(2):  # raises a clear ValueError for impossible geometry
-        conv_output_size(x.shape[2 + axis], w.shape[2 + axis], stride[axis], padding[axis])
-    return Conv2dFunction.apply(x, w, b, stride, padding, groups)
+        conv_output_size(x.shape[2 + axis], w.shape[2 + axis], stride[axis], padding[axis],
+                         dilation[axis])
+    return Conv2dFunction.apply(x, w, b, stride, padding, dilation, groups)
 
 
 def conv2d_input_grad_full(dy: torch.Tensor, w: torch.Tensor, input_size, stride=1,
-                           padding=0, groups: int = 1) -> torch.Tensor:
+                           padding=0, dilation=1, groups: int = 1) -> torch.Tensor:
     """dX as the textbook states it: dilate dY, pad it, convolve with the flipped kernel.
 
     ``dy: (N, F, OH, OW)``, ``w: (F, C/groups, KH, KW)``, ``input_size=(H, W)`` ->
     ``dx: (N, C, H, W)``. Slower than :class:`Conv2dFunction`'s col2im (it multiplies
-    the zeros the dilation inserts) but the same numbers; kept as a reference.
+    the zeros the dilation inserts) but the same numbers; kept as a reference. A
+    dilated kernel stays dilated: flipping it keeps its taps ``d`` apart.
     """
     sh, sw = as_pair(stride, "stride")
     ph, pw = as_pair(padding, "padding")
+    dh, dw = as_pair(dilation, "dilation")
     h, wd = as_pair(input_size, "input_size")
     n, f, oh, ow = dy.shape
     _, cg, kh, kw = w.shape
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     # 1. dilate: put s - 1 zeros between neighbouring gradient values
     dil = dy.new_zeros(n, f, (oh - 1) * sh + 1, (ow - 1) * sw + 1)
     dil[:, :, ::sh, ::sw] = dy
-    # 2. pad by k - 1 - p ("full" convolution, undoing the forward padding); rows and
+    # 2. pad by span - 1 - p ("full" convolution, undoing the forward padding); rows and
     #    columns the forward windows never reached (floor rounding) get zero gradient
-    extra_h = h + 2 * ph - kh - (oh - 1) * sh
-    extra_w = wd + 2 * pw - kw - (ow - 1) * sw
-    dil = F.pad(dil, (kw - 1 - pw, kw - 1 - pw + extra_w, kh - 1 - ph, kh - 1 - ph + extra_h))
+    extra_h = h + 2 * ph - span_h - (oh - 1) * sh
+    extra_w = wd + 2 * pw - span_w - (ow - 1) * sw
+    dil = F.pad(dil, (span_w - 1 - pw, span_w - 1 - pw + extra_w,
+                      span_h - 1 - ph, span_h - 1 - ph + extra_h))
     # 3. flip the kernel and swap its in/out channels, group by group
     wf = w.view(groups, f // groups, cg, kh, kw).transpose(1, 2).flip(-1, -2)
     wf = wf.reshape(groups * cg, f // groups, kh, kw)
-    return conv2d(dil, wf, None, 1, 0, groups)
+    return conv2d(dil, wf, None, 1, 0, (dh, dw), groups)
 
 
 def conv2d_weight_grad_correlation(x: torch.Tensor, dy: torch.Tensor, kernel, stride=1,
-                                   padding=0, groups: int = 1) -> torch.Tensor:
+                                   padding=0, dilation=1, groups: int = 1) -> torch.Tensor:
     """dW as the textbook states it: the input cross-correlated with dY (dilated by the stride).
 
     ``x: (N, C, H, W)``, ``dy: (N, F, OH, OW)`` -> ``dw: (F, C/groups, KH, KW)``.
     The batch axis plays the role of the channel axis: each (input channel,
-    gradient channel) pair gives one KH x KW map. A reference for
+    gradient channel) pair gives one map, one entry per offset of the (dilated)
+    window, of which the kernel's taps are every ``d``-th. A reference for
     :class:`Conv2dFunction`'s ``dY @ im2col(x)^T``.
     """
     kh, kw = as_pair(kernel, "kernel")
     sh, sw = as_pair(stride, "stride")
     ph, pw = as_pair(padding, "padding")
+    dh, dw = as_pair(dilation, "dilation")
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     n, c = x.shape[:2]
     f, oh, ow = dy.shape[1:]
     dil = dy.new_zeros(n, f, (oh - 1) * sh + 1, (ow - 1) * sw + 1)
     dil[:, :, ::sh, ::sw] = dy
-    xp = F.pad(x, (pw, pw, ph, ph))[:, :, : dil.shape[2] + kh - 1, : dil.shape[3] + kw - 1]
+    xp = F.pad(x, (pw, pw, ph, ph))[:, :, : dil.shape[2] + span_h - 1, : dil.shape[3] + span_w - 1]
     cg, fg = c // groups, f // groups
     out = []
     for g in range(groups):
         xg = xp[:, g * cg:(g + 1) * cg].transpose(0, 1)  # (C/G, N, H', W'): batch as channels
         kg = dil[:, g * fg:(g + 1) * fg].transpose(0, 1)  # (F/G, N, OH', OW') as the kernel
-        out.append(conv2d(xg, kg).transpose(0, 1))  # (F/G, C/G, KH, KW)
+        out.append(conv2d(xg, kg).transpose(0, 1)[:, :, ::dh, ::dw])  # (F/G, C/G, KH, KW)
     return torch.cat(out, 0)
 
 
@@ -324,3 +352,105 @@ def max_pool2d(x: torch.Tensor, kernel_size, stride=None, padding=0,
         far = max(padding[axis], (out - 1) * stride[axis] + kernel[axis] - size - padding[axis])
         pads += [padding[axis], far]
     return MaxPool2dFunction.apply(x, kernel, stride, tuple(pads))
+
+
+# ---------------------------------------------------------------------------
+# batch normalization
+
+
+class BatchNorm2dFunction(torch.autograd.Function):
+    """``y = gamma * (x - mu) * s + beta`` per channel, ``s = 1/sqrt(var + eps)``, with
+    the closed-form backward pass of the normalization chapter.
+
+    Train mode: ``mu, var`` are the batch's (biased variance) and the running
+    estimates move towards them in place (unbiased variance), as in torch; eval mode:
+    ``mu, var`` are the running estimates, constants for the backward pass.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        c = x.shape[1]
+        if training:
+            var, mean = torch.var_mean(x, dim=(0, 2, 3), correction=0)
+            if running_mean is not None:
+                m = x.numel() // c  # values per channel
+                running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
+                running_var.mul_(1 - momentum).add_(var * (m / (m - 1)), alpha=momentum)
+        else:
+            mean, var = running_mean.clone(), running_var.clone()
+        inv_std = torch.rsqrt(var + eps)
+        scale = inv_std if weight is None else weight * inv_std
+        shift = -mean * scale if bias is None else bias - mean * scale
+        ctx.save_for_backward(x, weight, mean, inv_std)
+        ctx.conf = (training, bias is not None)
+        return x * scale.view(1, c, 1, 1) + shift.view(1, c, 1, 1)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dy):
+        x, weight, mean, inv_std = ctx.saved_tensors
+        training, has_bias = ctx.conf
+        need_dx, need_dw, need_db = ctx.needs_input_grad[:3]
+        c = x.shape[1]
+        xhat = (x - mean.view(1, c, 1, 1)) * inv_std.view(1, c, 1, 1)
+        dbeta = dy.sum((0, 2, 3))  # beta adds to every value of its channel
+        dgamma = (dy * xhat).sum((0, 2, 3))  # gamma multiplies xhat
+        dx = None
+        if need_dx:
+            a = inv_std if weight is None else weight * inv_std
+            if training:
+                # every x_j moves mu and var too: dx = (gamma s / M)(M dy - dbeta - xhat dgamma),
+                # dy minus its mean minus its component along xhat
+                m = x.numel() // c
+                dx = (dy - (dbeta / m).view(1, c, 1, 1) - xhat * (dgamma / m).view(1, c, 1, 1))
+                dx = dx * a.view(1, c, 1, 1)
+            else:
+                dx = dy * a.view(1, c, 1, 1)  # mu and s are constants
+        dw = dgamma if need_dw and weight is not None else None
+        db = dbeta if need_db and has_bias else None
+        return dx, dw, db, None, None, None, None, None
+
+
+def batch_norm2d(x: torch.Tensor, running_mean: torch.Tensor | None,
+                 running_var: torch.Tensor | None, weight: torch.Tensor | None = None,
+                 bias: torch.Tensor | None = None, training: bool = False, momentum=0.1,
+                 eps: float = 1e-5) -> torch.Tensor:
+    """Batch normalization of ``x: (N, C, H, W)`` with the book's backward pass.
+
+    Arguments in the order of ``torch.nn.functional.batch_norm``, whose values,
+    gradients and running-statistics updates these equal: ``running_mean``,
+    ``running_var``: ``(C,)`` (updated in place when ``training``; both may be None
+    then); ``weight`` (gamma), ``bias`` (beta): ``(C,)`` or None; ``momentum`` in
+    [0, 1]; ``eps`` > 0. torch's ``momentum=None`` (a cumulative average) needs a
+    count of batches this function does not keep: pass ``momentum=1/k`` on the
+    ``k``-th batch.
+    """
+    if not isinstance(x, torch.Tensor) or x.dim() != 4:
+        raise ValueError(f"x must have 4 dimensions (N, C, H, W); got shape {_shape(x)}")
+    c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and (not isinstance(t, torch.Tensor) or tuple(t.shape) != (c,)):
+            raise ValueError(f"{name} must have shape ({c},) for x with C={c} channels; "
+                             f"got shape {_shape(t)}")
+    if not isinstance(training, bool):
+        raise TypeError(f"training must be True or False; got {training!r}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must both be tensors or both be None")
+    if running_mean is None and not training:
+        raise ValueError("eval mode (training=False) normalises with running_mean and "
+                         "running_var; got None for both")
+    if momentum is None:
+        raise ValueError("momentum=None (torch's cumulative average) needs the number of "
+                         "batches seen, which this function does not keep; pass "
+                         "momentum=1/k on the k-th training batch for the same average")
+    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) \
+            or not 0 <= momentum <= 1:
+        raise ValueError(f"momentum must be a number in [0, 1]; got {momentum!r}")
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
+        raise ValueError(f"eps must be a positive number; got {eps!r}")
+    if training and x.numel() // max(c, 1) < 2:
+        raise ValueError(f"training needs more than one value per channel to estimate a "
+                         f"variance; x has shape {tuple(x.shape)}")
+    return BatchNorm2dFunction.apply(x, weight, bias, running_mean, running_var, training,
+                                     float(momentum), float(eps))

@@ -1,4 +1,4 @@
-"""torch modules the builder assembles: the book's ops as layers, inception, aux heads.
+"""torch modules the builder assembles: the book's ops, inception, residual blocks, aux heads.
 
 Every class here is a small subclass or composition of ``torch.nn`` modules, so
 parameters, ``state_dict`` keys and initialisation are torch's own: a model
@@ -11,17 +11,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnbook.torch.functional import conv2d, max_pool2d
+from cnnbook.torch.functional import batch_norm2d, conv2d, max_pool2d
 
-__all__ = ["BookConv2d", "BookMaxPool2d", "FlattenLinear", "InceptionModule",
-           "AuxClassifier", "Network"]
+__all__ = ["BookConv2d", "BookMaxPool2d", "BookBatchNorm2d", "FlattenLinear",
+           "InceptionModule", "ResidualBlock", "AuxClassifier", "Network"]
 
 
 class BookConv2d(nn.Conv2d):
     """``nn.Conv2d`` whose forward and backward are :func:`cnnbook.torch.conv2d` (im2col)."""
 
     def forward(self, x):
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.groups)
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding,
+                      dilation=self.dilation, groups=self.groups)
 
 
 class BookMaxPool2d(nn.MaxPool2d):
@@ -29,6 +30,26 @@ class BookMaxPool2d(nn.MaxPool2d):
 
     def forward(self, x):
         return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
+
+
+class BookBatchNorm2d(nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` computed by :func:`cnnbook.torch.batch_norm2d` (the book's backward).
+
+    The bookkeeping is ``nn.BatchNorm2d``'s: in training mode ``num_batches_tracked``
+    counts the batches and ``momentum=None`` averages over all of them; in evaluation
+    mode the running estimates normalise.
+    """
+
+    def forward(self, x):
+        self._check_input_dim(x)
+        momentum = self.momentum
+        if self.training:
+            self.num_batches_tracked.add_(1)
+            if momentum is None:
+                momentum = 1.0 / float(self.num_batches_tracked)
+        return batch_norm2d(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            training=self.training, momentum=0.1 if momentum is None else momentum,
+                            eps=self.eps)
 
 
 class FlattenLinear(nn.Linear):
@@ -71,6 +92,47 @@ class InceptionModule(nn.Module):
             F.relu(m["pool_proj"](m["pool"](x))),
         )
         return torch.cat(branches, dim=1)
+
+
+class ResidualBlock(nn.Module):
+    """``relu(F(x) + shortcut(x))``, a residual block as :mod:`cnnbook.layer_rules.residual` has it.
+
+    ``body``: the main path ``F``, an ordered mapping of names to modules (children
+    ``conv1``, ``bn1``, ``relu1``, ``conv2``... as torchvision names them). ``shortcut``:
+    ``"identity"`` (``x`` itself), ``"projection"`` (``downsample``, an ``nn.Sequential``
+    of a 1x1 convolution and a batch normalization: child ``downsample``),
+    ``"pad"`` (``x[:, :, ::sh, ::sw]`` with ``pad_channels`` zero channels appended) or
+    ``"none"`` (a plain block: ``relu(F(x))``).
+    """
+
+    def __init__(self, body, shortcut: str = "identity", downsample: nn.Module | None = None,
+                 stride=(1, 1), pad_channels: int = 0):
+        super().__init__()
+        if (shortcut == "projection") != (downsample is not None):
+            raise ValueError("downsample must be given exactly when shortcut='projection'; got "
+                             f"shortcut={shortcut!r} and downsample={type(downsample).__name__}")
+        for name, module in body.items():
+            self.add_module(name, module)
+        self._body = tuple(body)
+        if downsample is not None:
+            self.downsample = downsample
+        self.shortcut, self.stride, self.pad_channels = shortcut, tuple(stride), pad_channels
+
+    def forward(self, x):
+        out = x
+        for name in self._body:
+            out = self._modules[name](out)
+        if self.shortcut == "identity":
+            out = out + x
+        elif self.shortcut == "projection":
+            out = out + self.downsample(x)
+        elif self.shortcut == "pad":
+            sh, sw = self.stride
+            out = out + F.pad(x[:, :, ::sh, ::sw], (0, 0, 0, 0, 0, self.pad_channels))
+        return F.relu(out)
+
+    def extra_repr(self) -> str:
+        return f"shortcut={self.shortcut!r}"
 
 
 class AuxClassifier(nn.Sequential):

@@ -1,4 +1,4 @@
-"""Chapter 9 (beyond GoogLeNet): glued numbers against independent derivations.
+"""Chapter 11 (beyond GoogLeNet): glued numbers against independent derivations.
 
 Parameter counts are checked by hand arithmetic and against the parameter counts
 and GFLOPS that torchvision documents for its models (quoted constants below);
@@ -13,7 +13,7 @@ import math
 import pytest
 from book_glue import glued
 
-DOC = "09_beyond"
+DOC = "11_beyond"
 
 # torchvision's documented model statistics (parameters, GFLOPS = GMACs), quoted.
 TORCHVISION = {
@@ -30,19 +30,35 @@ def _values(doc: str) -> dict:
 @pytest.fixture(scope="module")
 def ch9(built_book):
     values = _values(DOC)
-    assert values, "chapter 9 glued nothing that could be read"
+    assert values, "chapter 11 glued nothing that could be read"
     return values
 
 
-def test_degradation_experiment(ch9):
-    losses = {k: ch9[f"ch9_loss_{k}"] for k in ("plain_4", "plain_40", "residual_4",
-                                                 "residual_40")}
-    assert all(math.isfinite(v) and v >= 0 for v in losses.values())
-    assert losses["plain_40"] > 10 * losses["plain_4"]        # deeper plain: worse
-    assert losses["residual_40"] < losses["plain_40"] / 10     # residual: no degradation
-    assert losses["residual_40"] < losses["residual_4"]        # deeper residual: better
+def test_degradation_experiment_over_seeds(ch9):
+    seeds = ch9["ch9_seeds"]
+    assert seeds >= 5
+    losses = {}
+    for key in ("plain_4", "plain_16", "residual_4", "residual_16"):
+        runs = ch9[f"ch9_loss_{key}_runs"]
+        assert len(runs) == seeds and all(math.isfinite(v) and v >= 0 for v in runs)
+        mean = sum(runs) / seeds
+        sd = (sum((v - mean) ** 2 for v in runs) / (seeds - 1)) ** 0.5
+        assert ch9[f"ch9_loss_{key}"] == pytest.approx(mean)
+        assert ch9[f"ch9_loss_{key}_sd"] == pytest.approx(sd)
+        losses[key] = mean
+    sd = {key: ch9[f"ch9_loss_{key}_sd"] for key in losses}
+    # the prose: the deeper plain network trains worse, by more than the seeds' spread...
+    assert losses["plain_16"] - losses["plain_4"] > sd["plain_16"] + sd["plain_4"]
+    # ...the deeper residual one does not fall behind: a difference within the spread
+    assert abs(losses["residual_16"] - losses["residual_4"]) < sd["residual_16"] + sd["residual_4"]
+    assert losses["plain_16"] - losses["residual_16"] > sd["plain_16"] + sd["residual_16"]
     assert ch9["ch9_plain_deep_over_shallow"] == pytest.approx(
-        losses["plain_40"] / losses["plain_4"])
+        losses["plain_16"] / losses["plain_4"])
+    for depth in (4, 16):
+        wins = sum(r < p for r, p in zip(ch9[f"ch9_loss_residual_{depth}_runs"],
+                                         ch9[f"ch9_loss_plain_{depth}_runs"]))
+        assert ch9[f"ch9_residual_beats_plain_{depth}"] == wins
+    assert ch9["ch9_residual_beats_plain_16"] > seeds // 2
 
 
 def test_block_costs(ch9):
@@ -143,3 +159,30 @@ def test_efficientnet_and_ilsvrc(ch9):
     assert ch9["ch9_human_top5"] == 5.1
     assert ch9["ch9_error_2012_to_2015"] == pytest.approx(15.3 / 3.57)
     assert ch9["ch9_lenet_params"] == 156 + 2_416 + 48_120 + 10_164 + 850
+
+
+def test_ilsvrc_chart_has_every_year_in_order(ch9):
+    years = [year for year, _ in ch9["ch9_ilsvrc"]]
+    assert years == list(range(2010, 2018))  # 2016 included, none skipped
+    errors = dict(ch9["ch9_ilsvrc"])
+    assert errors[2016] == 2.99              # Trimps-Soushen (quoted)
+    assert errors[2012] / errors[2015] == pytest.approx(ch9["ch9_error_2012_to_2015"])
+
+
+def test_reading_list_points_to_the_right_chapters(built_book):
+    import re
+
+    html = built_book.page("book/11_beyond").read_text()
+    text = re.sub(r"<[^>]+>", "", html)
+    # Goodfellow et al.: 7 regularization, 8 optimization, 9 convolutional networks
+    assert "chapters 7 and 8 of" in text and "chapters 8 and 9 of" not in text
+    # the receptive field is chapter 4's, and the sentence links to it
+    assert re.search(r'The receptive field of <a class="reference internal" '
+                     r'href="04_networks.html"', html)
+
+
+def test_exercise_answers(ch9):
+    assert ch9["ch9_ex_proj_64_128"] == 64 * 128 == 8_192
+    full, separable = 9 * 256 * 256, 9 * 256 + 256 * 256
+    assert (ch9["ch9_ex_full"], ch9["ch9_ex_separable"]) == (full, separable) == (589_824, 67_840)
+    assert ch9["ch9_ex_separable_ratio"] == pytest.approx(full / separable)
