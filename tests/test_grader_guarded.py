@@ -8,6 +8,7 @@ honest controls are graded in the same batch."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,9 +68,11 @@ def guarded_course(tmp_path) -> dict:
 
 
 @pytest.mark.slow
-def test_guard_routes_and_in_place_changes(tmp_path):
+def test_guard_routes_and_in_place_changes(tmp_path, monkeypatch):
     attacks = integrity.GUARDED
     paths = guarded_course(tmp_path)
+    for name in [m for m in sys.modules if m == "tinychecks" or m.startswith("tinychecks.")]:
+        monkeypatch.delitem(sys.modules, name)  # another test's copy of the tiny course
     subst = {"course": str(paths["course"]), "checks": str(paths["checks"]), "repo": str(REPO),
              "uid": "guarded", "port": "9", "canary": str(tmp_path / "canary")}
     for attack in attacks:

@@ -225,14 +225,17 @@ def run_test(proc, test, nb_spec, settings, carry=None, budget=None) -> TestResu
             f"{lim.label} plus {settings.grader_s:g} s; the submission's process was stopped"),
             kill=True)
     hits = list(dict.fromkeys(proc.forbidden_hits))
-    if proc.fault is not None:
-        result.status = proc.fault.kind
-        result.message = (f"{proc.fault}" if proc.fault.kind == Status.TIMEOUT else
-                          f"the submission's process ended during this test: {proc.fault}")
-    elif hits and error is not None:  # the check failed on it: say why in the outcome
+    if hits and (error is not None or proc.fault is not None):
+        # the test failed after a guarded call reached the reference: that is the news
         result.status = Status.FORBIDDEN
         result.message = (f"calls {hits[0]}, the library's reference implementation, which "
                           "this exercise forbids; write it yourself")
+        if proc.fault is not None:
+            result.message += f" (then its process ended: {proc.fault})"
+    elif proc.fault is not None:
+        result.status = proc.fault.kind
+        result.message = (f"{proc.fault}" if proc.fault.kind == Status.TIMEOUT else
+                          f"the submission's process ended during this test: {proc.fault}")
     elif error is None:
         result.status = Status.PASSED
         result.points = float(test.points)
