@@ -4,7 +4,8 @@ the student's own kernel (the in-process run of ``tests/mutants/harness.py``: th
 notebook's cells, then each test cell, visible part and hidden part). The checks call
 the submission the same way on both paths: arguments changed in place are seen, the
 reference-call guard watches the same calls, nothing else differs. Both draw the hidden
-inputs from the same salt."""
+inputs from the same salt; the time limits are ten times the course's (this compares
+the checks, not the budgets, on a machine that may be busy)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,20 @@ def _submissions(short: str) -> tuple:
     return assignment, subs
 
 
+def _patient_manifest(short: str, folder: Path) -> str:
+    """A manifest module like the assignment's, with ten times its time limits."""
+    name = f"one_score_{short}"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.py").write_text(
+        f"from autograder.assignments.{short} import *  # noqa: F401,F403\n"
+        f"from autograder import assignments as _package\n"
+        f"from autograder.assignments import {short} as _manifest\n"
+        "TIMEOUT_S = {k: 10 * v for k, v in getattr(_manifest, 'TIMEOUT_S', {}).items()}\n"
+        "DEFAULT_TIMEOUT_S = 10 * getattr(_manifest, 'DEFAULT_TIMEOUT_S',\n"
+        "                                 getattr(_package, 'DEFAULT_TIMEOUT_S', 30))\n")
+    return name
+
+
 def _in_process(assignment: str, edits: dict) -> dict:
     ns = harness.build_namespace(assignment, **edits)
     return {t: harness.run_test(ns, t, "all").passed for t in harness.test_ids(assignment)}
@@ -68,9 +83,11 @@ def test_both_paths_give_every_test_the_same_outcome(short, tmp_path):
         (folder / f"{assignment}.ipynb").write_text(
             json.dumps(harness.submission(assignment, **edits)))
     settings = GraderSettings(sandbox=SandboxSettings(memory_mb=3072))
-    report = grade_assignment(BatchOptions(course=course, assignment=assignment, workers=2,
-                                           settings=settings, progress=False,
-                                           reports=tmp_path / "reports"))
+    manifests = tmp_path / "manifests"
+    report = grade_assignment(BatchOptions(
+        course=course, assignment=assignment, workers=2, settings=settings, progress=False,
+        reports=tmp_path / "reports", manifest=_patient_manifest(short, manifests),
+        manifest_package=None, python_path=(str(manifests),), cell_timeout_s=1200))
     by = {r.student: r for r in report.results}
     differ = []
     for student, (label, edits) in subs.items():

@@ -43,6 +43,14 @@ def test_arrays_roundtrip_exactly(dtype):
     assert np.array_equal(got, a) and got.flags.writeable
 
 
+def test_zero_dimensional_arrays_keep_their_shape():
+    for a in (np.array(2.5), np.full((), 1.5, np.float32), np.ones((1,)).squeeze(),
+              np.arange(6.0).reshape(2, 3)[1, 2, None].squeeze()):
+        got = roundtrip(a)
+        assert type(got) is np.ndarray and got.shape == () and got.dtype == a.dtype
+        assert got == a
+
+
 def test_views_empty_and_scalars():
     a = np.arange(20.0).reshape(4, 5)[:, ::2].T  # not contiguous
     assert np.array_equal(roundtrip(a), a)

@@ -282,7 +282,8 @@ def _enc_array(x, buffers):
     dt = x.dtype
     if dt.hasobject or dt.fields is not None or not _DTYPE_RE.match(dt.str):
         return None
-    a = np.ascontiguousarray(x)
+    # not np.ascontiguousarray: it turns a 0-d array into a 1-d one
+    a = x if x.flags.c_contiguous else np.array(x, order="C", copy=True)
     if a.ndim > MAX_NDIM:
         return None
     buffers.append(a.reshape(-1).view(np.uint8) if a.size else b"")
