@@ -9,8 +9,11 @@ submissions from its release (most correct, some blank, some with a wrong
 * ``python -m autograder --course ... --assignment ... --workers 2`` with the sandbox on.
 
 Both are timed from the outside, start-up included, with one BLAS/torch thread per
-process. It prints submissions per minute for both, the ratio, and whether the two
-gradebooks agree on every student's score.
+process. It prints submissions per minute for both, the ratio, whether the two
+gradebooks agree on every student's score, and from ``python -m autograder``'s results
+the CPU time of each submission (its sandboxed processes, measured from outside them,
+plus the grader's checks; the start of the sandboxes is shared by all submissions and
+not in it).
 
     python -m benchmarks grader                    # 50 submissions of ps01_convolution
     python benchmarks/bench_grader.py --submissions 20 --assignment ps02_conv_backprop
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import shutil
 import subprocess
 import sys
@@ -102,6 +106,13 @@ def timed(cmd, cwd) -> float:
     return seconds
 
 
+def per_submission_cpu(root: Path, assignment: str) -> list:
+    """CPU seconds of each submission as ``python -m autograder`` measured them."""
+    data = json.loads((root / "reports" / assignment / "results.json").read_text())
+    return sorted(r.get("cpu_seconds", 0.0) + r.get("grader_cpu_seconds", 0.0)
+                  for r in data["results"])
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--submissions", type=int, default=50)
@@ -131,7 +142,11 @@ def main(argv=None) -> None:
         t_ours = timed(ours_cmd, REPO)
         print(f"python -m autograder:    {t_ours:7.1f} s  {60 * n / t_ours:7.1f} submissions/min"
               f"  (sandbox on, {args.workers} workers)", flush=True)
-        print(f"ratio (autograder / nbgrader throughput): {t_nbg / t_ours:.2f}x")
+        print(f"ratio (autograder / nbgrader throughput): {t_nbg / t_ours:.2f}x; "
+              f"load average now {os.getloadavg()[0]:.1f}")
+        each = per_submission_cpu(ours_root, args.assignment)
+        print(f"CPU per submission in python -m autograder (sandboxed processes + checks): "
+              f"median {statistics.median(each):.2f} s, max {max(each):.2f} s")
         a, b = scores(nbg_root, args.assignment), scores(ours_root, args.assignment)
         differ = sorted(s for s in set(a) | set(b) if a.get(s) != b.get(s))
         print(f"scores agree for {n - len(differ)} of {n} students"

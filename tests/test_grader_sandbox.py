@@ -3,18 +3,14 @@ how the grader talks to it (proxies, callbacks, faults)."""
 
 from __future__ import annotations
 
-import os
 import socket
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autograder.grader.errors import (ForbiddenReferenceError, SandboxCrashed, SandboxTimeout,
-                                      SubmissionError)
+from autograder.grader.errors import SandboxCrashed, SandboxTimeout, SubmissionError
 from autograder.grader.proxy import RemoteObject
-from autograder.grader.bwrap import bwrap_command
 from autograder.grader.processes import Zygote
 from autograder.grader.settings import SandboxSettings
 
@@ -61,22 +57,6 @@ def run(proc, src, timeout=10.0):
 def value(proc, src, name="result"):
     run(proc, src)
     return proc.lookup([name])[name]
-
-
-def test_bwrap_command_hides_secrets_and_binds_python(exposed):
-    argv = bwrap_command(SandboxSettings(expose=(str(exposed),)),
-                         [str(REPO), str(exposed / "secret")], 3, "BOOT", modules=("numpy",))
-    joined = " ".join(argv)
-    for flag in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session",
-                 "--cap-drop ALL", "--ro-bind / /", "--clearenv"):
-        assert flag in joined
-    assert f"--ro-bind {exposed} {exposed}" in joined
-    assert argv.index(str(exposed / "secret")) > argv.index(str(exposed))  # deeper wins
-    assert f"--ro-bind {os.path.realpath(sys.base_prefix)}" in joined
-    if str(REPO).startswith("/tmp/"):
-        assert f"--tmpfs {REPO} " not in joined  # the sandbox's /tmp is empty anyway
-    else:
-        assert f"--tmpfs {REPO} " in joined
 
 
 def test_files_it_may_and_may_not_see(proc, exposed):
@@ -156,23 +136,26 @@ result = [dial('127.0.0.1', {port}), dial('1.1.1.1', 53), dial('example.com', 80
     server.close()
 
 
-def test_no_processes_but_threads(proc):
+def test_no_processes_and_no_threads(proc):
     seen = value(proc, """
-import os, subprocess, threading, signal
+import os, subprocess, threading, signal, _thread
 def attempt(fn):
     try:
         fn()
         return 'ok'
-    except OSError as e:
+    except (OSError, RuntimeError) as e:
         return type(e).__name__
 box = []
-t = threading.Thread(target=lambda: box.append(1)); t.start(); t.join()
 result = [attempt(os.fork), attempt(lambda: subprocess.run(['true'])),
           attempt(lambda: os.kill(1, signal.SIGKILL)), attempt(lambda: os.kill(-1, 9)),
-          attempt(lambda: os.system('true') or None), box]
+          attempt(lambda: os.system('true') or None),
+          attempt(lambda: threading.Thread(target=lambda: box.append(1)).start()),
+          attempt(lambda: _thread.start_new_thread(box.append, (2,))), box,
+          attempt(lambda: os.kill(os.getpid(), 0))]
 """)
     assert seen[:4] == ["PermissionError"] * 4
-    assert seen[5] == [1]
+    assert seen[5:8] == ["RuntimeError", "RuntimeError", []]  # no thread ever ran
+    assert seen[8] == "ok"  # itself it may signal
 
 
 def test_memory_and_cpu_limits(zygote):
@@ -182,7 +165,8 @@ def test_memory_and_cpu_limits(zygote):
     assert isinstance(err.value, MemoryError)
     run(p, "y = bytearray(50 << 20)")  # what fits still works
     r = p.exec_cell("while True:\n    pass\n", "cell 2", timeout=20, cpu=1)
-    assert isinstance(r.fault, SandboxCrashed) and "CPU-time limit" in str(r.fault)
+    assert isinstance(r.fault, SandboxTimeout) and "the cell's 1 s of CPU time" in str(r.fault)
+    assert r.seconds < 10
     p.close()
 
 
@@ -271,18 +255,6 @@ def draw(rng):
     assert names["apply"](lambda v: v * 3, 2) == 7  # a grader function, called back
     rng = np.random.default_rng(5)
     assert np.array_equal(names["draw"](rng), np.random.default_rng(5).normal(size=3))
-
-
-def test_forbidden_reference_raises_and_is_recorded(proc):
-    run(proc, "import cnnbook.shapes as s\nfrom cnnbook.shapes import conv_output_size as alias\n"
-              "def mine(n):\n    try:\n        return alias(n, 3)\n    except Exception:\n"
-              "        return n - 2\n")
-    proc.begin(seed=1)
-    mine = proc.lookup(["mine"])["mine"]
-    assert mine(5) == 3
-    assert proc.forbidden_hits == ["cnnbook.shapes.conv_output_size"]
-    r = proc.exec_cell("s.conv_output_size(5, 3)", "cell 2", 5)
-    assert isinstance(r.error, ForbiddenReferenceError)
 
 
 def test_seeds_are_fixed_per_test(zygote):

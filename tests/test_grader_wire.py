@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from autograder.grader import wire
-from autograder.grader.errors import (ForbiddenReferenceError, SubmissionError,
-                                      remote_exception)
+from autograder.grader.errors import HIDDEN_MESSAGE, SubmissionError, remote_exception
 
 
 def roundtrip(value, fallback=None, resolve=None):
@@ -42,6 +41,14 @@ def test_arrays_roundtrip_exactly(dtype):
     got = roundtrip(a)
     assert type(got) is np.ndarray and got.dtype == a.dtype and got.shape == a.shape
     assert np.array_equal(got, a) and got.flags.writeable
+
+
+def test_zero_dimensional_arrays_keep_their_shape():
+    for a in (np.array(2.5), np.full((), 1.5, np.float32), np.ones((1,)).squeeze(),
+              np.arange(6.0).reshape(2, 3)[1, 2, None].squeeze()):
+        got = roundtrip(a)
+        assert type(got) is np.ndarray and got.shape == () and got.dtype == a.dtype
+        assert got == a
 
 
 def test_views_empty_and_scalars():
@@ -160,8 +167,106 @@ def test_remote_exceptions_keep_their_builtin_types():
     assert err.location() == "cell 3, line 4, in f"
     exit_ = remote_exception({"type": "SystemExit", "msg": "0", "bases": ["SystemExit"]})
     assert isinstance(exit_, Exception) and not isinstance(exit_, SystemExit)
-    forb = remote_exception({"type": "ForbiddenReference", "msg": "no",
-                             "forbidden": "cnnbook.numpy.conv2d_forward"})
-    assert isinstance(forb, ForbiddenReferenceError) and forb.forbidden.endswith("forward")
     junk = remote_exception({"type": 5, "where": "x", "bases": [1, "NotAType"]})
     assert isinstance(junk, SubmissionError)
+
+
+# ---------------------------------------------------------------------------
+# hostile replies: every one is a ProtocolError (the submission's fault), never a crash
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw", [
+    b"[" * 200_000 + b"]" * 200_000,                 # nested 200,000 deep
+    b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+    b"[" * 200_000,                                  # deep and truncated
+    b"\xff\xfe{}",                                   # not UTF-8
+    b"[1, 2]",                                       # JSON, but not an object
+    b'{"a": NaN}' + b" " * 10,                       # fine JSON for Python: an object
+])
+def test_hostile_headers_are_protocol_errors(raw):
+    a, b = socket.socketpair()
+    t = threading.Thread(target=lambda: (a.sendall(len(raw).to_bytes(4, "big") + raw
+                                                   + (0).to_bytes(4, "big")), a.close()))
+    t.start()
+    try:
+        header, _ = wire.recv_frame(b, deadline=__import__("time").monotonic() + 10)
+    except wire.ProtocolError:
+        header = None
+    t.join()
+    b.close()
+    if raw.startswith(b'{"a": NaN}'):
+        assert type(header) is dict
+    else:
+        assert header is None
+
+
+def test_memo_keeps_identity_within_a_message():
+    x = np.arange(3.0)
+    inner = [x]
+    loop = []
+    loop.append(loop)
+    value = ([x, x, inner], {"k": inner}, loop, bytearray(b"ab"))
+    memo_out, memo_in = [], []
+    node, bufs = wire.encode(value, memo=memo_out)
+    node = json.loads(json.dumps(node))
+    got = wire.decode(node, [bytes(memoryview(b).cast("B")) for b in bufs], memo=memo_in)
+    (a, b, lst), d, lp, ba = got
+    assert a is b and lst[0] is a and d["k"] is lst and lp[0] is lp
+    assert type(ba) is bytearray and ba == bytearray(b"ab")
+    assert len(memo_out) == len(memo_in)
+    assert [type(o) for o in memo_out] == [type(o) for o in memo_in]
+
+
+def test_argrefs_name_the_callers_objects_and_are_checked():
+    x, lst = np.zeros(2), [1]
+    memo = []
+    wire.encode(([x, lst], {}), memo=memo)
+    known = {id(o): i for i, o in enumerate(memo)}
+    node, _ = wire.encode((x, [lst], 5), known=known)
+    got = wire.decode(json.loads(json.dumps(node)), [], refs=memo)
+    assert got[0] is x and got[1][0] is lst and got[2] == 5
+    top, _ = wire.encode(x, known=known, top_by_value=True)  # the object itself, by value
+    assert top["t"] == "nd"
+    for bad in ({"t": "argref", "i": 99}, {"t": "argref", "i": "0"}, {"t": "alias", "i": 0}):
+        with pytest.raises(wire.ProtocolError):
+            wire.decode(bad, [], refs=memo)
+    with pytest.raises(wire.ProtocolError):  # no argument list to refer to
+        wire.decode({"t": "argref", "i": 0}, [])
+
+
+@pytest.mark.parametrize("info", [
+    {"type": "ExceptionGroup", "msg": "two", "bases": ["ExceptionGroup", "BaseExceptionGroup",
+                                                       "Exception", "BaseException"]},
+    {"type": "UnicodeDecodeError", "msg": "x", "bases": ["UnicodeDecodeError",
+                                                         "UnicodeError", "ValueError"]},
+    {"type": "BaseExceptionGroup", "msg": "x", "bases": ["BaseExceptionGroup"]},
+    {"type": "OSError", "msg": "x", "bases": ["OSError"] * 50},
+    {"type": "x" * 5000, "msg": 7, "where": [["cell 1", "x", None]] * 100,
+     "bases": ["StopIteration", "StopAsyncIteration", "GeneratorExit"]},
+])
+def test_any_exception_description_is_recreated(info):
+    err = remote_exception(info)
+    assert isinstance(err, SubmissionError)
+    with pytest.raises(SubmissionError):
+        raise err
+    assert not isinstance(err, BaseExceptionGroup)
+    if info["type"] == "UnicodeDecodeError":
+        assert isinstance(err, ValueError)
+
+
+def test_exceptions_from_hidden_tests_keep_type_and_place_only():
+    info = {"type": "ValueError", "msg": "hidden input [0.125, -3.5]",
+            "where": [["cell 4", 7, "conv2d_forward"]], "bases": ["ValueError"]}
+    shown = remote_exception(info)
+    assert "0.125" in str(shown) and shown.location() == "cell 4, line 7, in conv2d_forward"
+    hidden = remote_exception(info, hidden=True)
+    assert str(hidden) == HIDDEN_MESSAGE and hidden.args == (HIDDEN_MESSAGE,)
+    assert isinstance(hidden, ValueError) and hidden.shown_type() == "ValueError"
+    assert hidden.location() == "cell 4, line 7, in conv2d_forward"
+    made_up = remote_exception({"type": "E_0p125_m3p5", "msg": "", "bases": ["KeyError"],
+                                "where": [["cell 4 0.125", 99999, "f_0p125"]]}, hidden=True)
+    assert made_up.shown_type() == "an exception derived from KeyError"
+    assert made_up.location() == ""
+    odd_name = remote_exception({"type": "E", "bases": [], "where": [["cell 2", 3, "a" * 60]]},
+                                hidden=True)
+    assert odd_name.location() == "cell 2, line 3"

@@ -74,6 +74,20 @@ others are graded and recorded all the same); 2 for a usage or course error.
 """
 
 
+def _amount(kind, minimum: float = 0.0, strict: bool = True):
+    """An argparse type for a limit: a number above (or at) ``minimum``."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(
+                f"expected a number {'>' if strict else '>='} {minimum:g}, got {text!r}")
+        return value
+    return parse
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m autograder", description=DESCRIPTION,
                                 epilog=EPILOG,
@@ -121,17 +135,39 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--file-mb", type=int, default=d.file_mb,
                    help="largest file it may write (default: %(default)s)")
     g.add_argument("--scratch-mb", type=int, default=d.scratch_mb,
-                   help="size of its writable /tmp (default: %(default)s)")
+                   help="size of its writable /tmp, wiped between students (default: %(default)s)")
+    g.add_argument("--shm-mb", type=_amount(int), default=d.shm_mb,
+                   help="size of its writable /dev/shm, wiped between students "
+                        "(default: %(default)s)")
     g.add_argument("--output-kb", type=int, default=d.output_kb,
                    help="printed output kept per cell (default: %(default)s)")
     g.add_argument("--max-notebook-mb", type=int, default=GraderSettings().max_file_mb,
                    help="larger notebooks are reported and not graded (default: %(default)s)")
     g.add_argument("--max-restarts", type=int, default=GraderSettings().max_restarts,
                    help="sandbox restarts per notebook after crashes or hangs (default: %(default)s)")
+    gd = GraderSettings()
+    g.add_argument("--submission-s", type=_amount(float), default=gd.submission_s, metavar="S",
+                   help="wall seconds for all of one submission's code, replays included; "
+                        "what cannot run then is 'not run' (default: %(default)g)")
+    g.add_argument("--submission-cpu-s", type=_amount(float), default=gd.submission_cpu_s, metavar="S",
+                   help="CPU seconds for all of one submission's processes, measured outside "
+                        "them (default: %(default)g)")
+    g.add_argument("--replay-s", type=_amount(float, strict=False), default=gd.replay_s, metavar="S",
+                   help="wall seconds per submission for re-running cells after a crash; a "
+                        "replayed cell also gets at most twice its first time (default: %(default)g)")
+    g.add_argument("--grader-s", type=_amount(float, strict=False), default=gd.grader_s, metavar="S",
+                   help="the grader's own seconds per test on the submission's values, beyond "
+                        "the test's limit (default: %(default)g)")
+    g.add_argument("--values-mb", type=_amount(int), default=gd.values_mb,
+                   help="values the grader accepts from the submission per test "
+                        "(default: %(default)s)")
+    g.add_argument("--transfer-mb", type=_amount(int), default=d.transfer_mb,
+                   help="largest single message from the submission (default: %(default)s)")
     g.add_argument("--hide", action="append", default=[], metavar="PATH",
                    help="another host path to hide from the sandbox (repeatable)")
     g.add_argument("--expose", action="append", default=[], metavar="PATH",
-                   help="another host path to bind read-only into the sandbox (repeatable)")
+                   help="another host path to bind read-only into the sandbox (repeatable); "
+                        "nothing else of the host is there but the Python runtime")
     g = p.add_argument_group("outputs")
     g.add_argument("--reports", type=Path, metavar="DIR",
                    help="folder for grades.csv, feedback/ and results.json "
@@ -147,10 +183,13 @@ def parser() -> argparse.ArgumentParser:
 def options_from(args) -> BatchOptions:
     sandbox = SandboxSettings(isolation=args.isolation, memory_mb=args.memory_mb,
                               cpu_s=args.cpu_s, file_mb=args.file_mb,
-                              scratch_mb=args.scratch_mb, output_kb=args.output_kb,
+                              scratch_mb=args.scratch_mb, shm_mb=args.shm_mb,
+                              output_kb=args.output_kb, transfer_mb=args.transfer_mb,
                               hide=tuple(args.hide), expose=tuple(args.expose))
     settings = GraderSettings(sandbox=sandbox, max_restarts=args.max_restarts,
-                              max_file_mb=args.max_notebook_mb)
+                              max_file_mb=args.max_notebook_mb, submission_s=args.submission_s,
+                              submission_cpu_s=args.submission_cpu_s, replay_s=args.replay_s,
+                              grader_s=args.grader_s, values_mb=args.values_mb)
     return BatchOptions(
         course=args.course, assignment=args.assignment,
         students=tuple(args.students) if args.students else None,

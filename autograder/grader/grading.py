@@ -12,6 +12,14 @@ submission's names bound to values or :class:`~autograder.grader.proxy.RemoteObj
 proxies. A test that hangs, crashes or kills the process fails with that reason; the
 process is then replaced and the code cells run so far are replayed (a cell that
 itself ended the process is skipped from then on) before the next step.
+
+Every fault is the submission's: whatever it does (hostile replies, exceptions that
+cannot be re-created, budgets overrun, a sandbox it leaves changed) costs the cell or
+test it happened in, with the reason; :func:`grade_submission` always returns a
+result for the student. Only a bug of the grader itself is reported as such
+(``result.grader_errors``), and even then every other test keeps what it earned.
+Budgets (:mod:`.budget`): each cell, test and replay runs within its own limit and
+within what is left of the submission's wall, CPU and replay budgets.
 """
 
 from __future__ import annotations
@@ -28,8 +36,8 @@ import types
 
 from . import notebook as nbmod
 from .autograded import build_autograded
-from .errors import (ForbiddenReferenceError, SandboxFault, SandboxUnavailable,
-                     SubmissionError)
+from .budget import Budget, GraderOvertime, Overtime
+from .errors import SandboxFault, SandboxTimeout, SandboxUnavailable, SubmissionError
 from .jobs import NotebookInput, SubmissionJob
 from .results import (CellResult, CellStatus, NotebookResult, NotebookStatus, Status,
                       SubmissionResult, TestResult)
@@ -133,86 +141,115 @@ def _where(exc, test) -> str:
     return "hidden tests" if line >= test.hidden_line else "visible checks"
 
 
-def run_test(proc, test, nb_spec, settings, carry=None) -> TestResult:
+def _message(error, part: str, missing, limit: int, names=(), cells=None) -> tuple:
+    """``(status, message)`` for what a test raised. An exception the submission raised in
+    a hidden test shows its type and where, never its text (it could carry the hidden
+    inputs); a check's own failure (an AssertionError of the grader) shows its message."""
+    if isinstance(error, NameError) and getattr(error, "name", None) in missing:
+        return Status.ERROR, f"the submission does not define {error.name}"
+    if isinstance(error, SubmissionError):
+        if error.hidden or part == "hidden tests":
+            loc = error.location(set(names), cells)
+            return Status.ERROR, (f"{error.shown_type()} raised by the submission"
+                                  + (f" (at {loc})" if loc else "")
+                                  + "; its message is not shown for a hidden test")
+        return Status.ERROR, _short(describe_error(error), limit)
+    if isinstance(error, AssertionError):
+        return Status.FAILED, _short(str(error) or "a check failed", limit)
+    return Status.ERROR, _short(f"{type(error).__name__}: {error}", limit)
+
+
+def run_test(proc, test, nb_spec, settings, carry=None, budget=None) -> TestResult:
     """Run one test cell's source in this process against the student process.
     ``carry`` holds what earlier test cells defined (their namespace is shared in a
-    notebook, as in a kernel); it gains what this one defines."""
+    notebook, as in a kernel); it gains what this one defines. ``budget``: what is left
+    of the submission's (:class:`.budget.Budget`)."""
     carry = {} if carry is None else carry
-    limit = settings.message_chars
+    limit_chars = settings.message_chars
     result = TestResult(test.grade_id, nb_spec.name, 0.0, float(test.points), Status.ERROR)
     start = time.monotonic()
     error = None
+    missing: list = []
+    budget = budget if budget is not None else Budget.of(settings)
+    lim = budget.limit(test.timeout_s)
+    overtime = Overtime(lim.seconds + settings.grader_s)
+    proc.values_left = settings.values_mb << 20
+    proc.values_label = f"{settings.values_mb} MB"
+    filename = f"<test {test.grade_id}>"
     try:
-        proc.begin(test.seed, cpu=test.timeout_s)
-        proc.deadline = time.monotonic() + test.timeout_s
-        proc.timeout_label = f"{test.timeout_s:g} s"
-        inherited = {k: carry[k] for k in test.student_names
-                     if k in carry and k not in test.required}
-        wanted = sorted(set(test.student_names) - set(inherited))
-        values = proc.lookup(wanted) if wanted else {}
-        ns = {"__name__": "__main__", "__builtins__": builtins}
-        prelude = _prelude(nb_spec)
-        ns.update({k: prelude[k] for k in test.trusted_names if k in prelude})
-        ns.update(inherited)
-        ns.update(values)
-        missing = [n for n in wanted if n not in values]
-        before = dict(ns)
-        code = compile(test.source, f"<test {test.grade_id}>", "exec")
-        with captured_output():
+        with overtime:
             try:
-                exec(code, ns)
-            except BaseException as exc:  # noqa: BLE001 - any failure of the test
-                error = exc
-        for k, v in ns.items():
-            if (k not in before or before[k] is not v) and not k.startswith("__") \
-                    and not isinstance(v, (RemoteObject, types.ModuleType)):
-                carry[k] = v
-        ns.clear()
-    except BaseException as exc:  # noqa: BLE001 - the sandbox failed around the test
+                proc.cpu_label = (lim.cpu_label if "CPU" in lim.cpu_label
+                                  else f"the test's {lim.cpu_label} of CPU time")
+                proc.begin(test.seed, cpu=max(lim.cpu, 0.001))
+                proc.deadline = time.monotonic() + lim.seconds
+                proc.timeout_label = lim.label
+                proc.hidden_part = (filename, test.hidden_line) if test.hidden_line else None
+                inherited = {k: carry[k] for k in test.student_names
+                             if k in carry and k not in test.required}
+                wanted = sorted(set(test.student_names) - set(inherited))
+                values = proc.lookup(wanted) if wanted else {}
+                ns = {"__name__": "__main__", "__builtins__": builtins}
+                prelude = _prelude(nb_spec)
+                ns.update({k: prelude[k] for k in test.trusted_names if k in prelude})
+                ns.update(inherited)
+                ns.update(values)
+                missing = [n for n in wanted if n not in values]
+                before = dict(ns)
+                code = compile(test.source, filename, "exec")
+                with captured_output():
+                    try:
+                        exec(code, ns)
+                    except BaseException as exc:  # noqa: BLE001 - any failure of the test
+                        error = exc
+                for k, v in ns.items():
+                    if (k not in before or before[k] is not v) and not k.startswith("__") \
+                            and not isinstance(v, (RemoteObject, types.ModuleType)):
+                        carry[k] = v
+                ns.clear()
+            except BaseException as exc:  # noqa: BLE001 - the sandbox failed around the test
+                error = error or exc
+    except GraderOvertime as exc:
         error = exc
-        missing = []
     finally:
         proc.deadline = None
-        proc.timeout_label = ""
+        proc.timeout_label = proc.cpu_label = ""
+        proc.hidden_part = None
+        proc.values_left = None
     result.seconds = time.monotonic() - start
     if isinstance(error, KeyboardInterrupt):  # the instructor's Ctrl-C, not the submission's
         raise error
+    if isinstance(error, GraderOvertime) and proc.fault is None:
+        proc._die(SandboxTimeout(
+            f"the grader's checks of the submission's values ran past the test's "
+            f"{lim.label} plus {settings.grader_s:g} s; the submission's process was stopped"),
+            kill=True)
     hits = list(dict.fromkeys(proc.forbidden_hits))
-    if proc.fault is not None:
-        result.status = proc.fault.kind
-        result.message = (f"{proc.fault}" if proc.fault.kind == Status.TIMEOUT else
-                          f"the submission's process ended during this test: {proc.fault}")
-    elif hits:
+    if hits and (error is not None or proc.fault is not None):
+        # the test failed after a guarded call reached the reference: that is the news
         result.status = Status.FORBIDDEN
         result.message = (f"calls {hits[0]}, the library's reference implementation, which "
                           "this exercise forbids; write it yourself")
-    elif isinstance(error, ForbiddenReferenceError):
-        result.status = Status.FORBIDDEN
-        result.message = f"calls {error.forbidden}, which this exercise forbids"
+        if proc.fault is not None:
+            result.message += f" (then its process ended: {proc.fault})"
+    elif proc.fault is not None:
+        result.status = proc.fault.kind
+        result.message = (f"{proc.fault}" if proc.fault.kind == Status.TIMEOUT else
+                          f"the submission's process ended during this test: {proc.fault}")
     elif error is None:
         result.status = Status.PASSED
         result.points = float(test.points)
-    elif isinstance(error, AssertionError):
-        result.status = Status.FAILED
-        result.message = _short(str(error) or "a check failed", limit)
-        result.part = _where(error, test)
-    elif isinstance(error, NameError) and getattr(error, "name", None) in missing:
-        result.message = f"the submission does not define {error.name}"
-        result.part = _where(error, test)
-    elif isinstance(error, SubmissionError):
-        result.message = _short(describe_error(error), limit)
-        result.part = _where(error, test)
     elif isinstance(error, SandboxUnavailable):
-        raise error
+        result.status = Status.CRASHED
+        result.message = f"the sandbox stopped during this test: {_short(str(error), 300)}"
     else:
-        result.message = _short(f"{type(error).__name__}: {error}", limit)
         result.part = _where(error, test)
+        result.status, result.message = _message(error, result.part, missing, limit_chars,
+                                                  test.student_names, proc.cell_lines)
     if proc.fault is None:
         try:
             proc.end()
-        except SandboxFault:
-            pass
-        except SubmissionError:
+        except (SandboxFault, SubmissionError):
             pass
     return result
 
@@ -221,17 +258,26 @@ def run_test(proc, test, nb_spec, settings, carry=None) -> TestResult:
 # one notebook
 # ---------------------------------------------------------------------------
 
+class _NoBudget(Exception):
+    """The submission's budget (or its replay budget) is spent: nothing more runs."""
+
+
+class _TooManyRestarts(Exception):
+    pass
+
+
 class _Runner:
     """A student process for one notebook, replaced (and its cells replayed) after a
-    fault."""
+    fault, within the submission's budget."""
 
-    def __init__(self, job: SubmissionJob, nb_spec, result: NotebookResult):
-        self.job, self.nb_spec, self.result = job, nb_spec, result
+    def __init__(self, job: SubmissionJob, nb_spec, result: NotebookResult, budget: Budget):
+        self.job, self.nb_spec, self.result, self.budget = job, nb_spec, result, budget
         spec = job.spec
-        self.key = (job.settings.sandbox, spec.warm, spec.forbidden, spec.secrets)
+        self.key = (spec.warm, spec.forbidden, spec.secrets, spec.forbidden_ops)
         self.zygote = None
         self.proc = None
-        self.executed: list = []     # (entry index, source) of cells run so far
+        self.executed: list = []     # (entry index, source, seconds of its first run)
+        self.cell_lines: dict = {}   # "cell N" -> its number of lines (where errors may be)
         self.fatal: set = set()
         self.spawns = 0
         #: the current process has run hidden tests (its later output could echo
@@ -240,40 +286,73 @@ class _Runner:
         digest = hashlib.sha256(f"{spec.name}/{nb_spec.name}/{spec.seed}".encode()).digest()
         self.seed = int.from_bytes(digest[:8], "little") >> 1
 
-    def _zygote(self):
+    def _zygote(self, fresh: bool = False):
+        if fresh and self.zygote is not None:
+            POOL.discard(self.zygote)
+            self.zygote = None
         if self.zygote is None or not self.zygote.alive:
             if self.zygote is not None:
                 POOL.discard(self.zygote)
-            s = self.job.settings.sandbox
-            self.zygote = POOL.acquire(s, *self.key[1:])
+            self.zygote = POOL.acquire(self.job.settings.sandbox, *self.key)
         return self.zygote
+
+    def _spawn(self):
+        limits = self.job.settings.sandbox.student_limits()
+        limits["cpu"] = max(1, min(int(limits["cpu"]), int(self.budget.cpu_left) + 1))
+        try:
+            proc = self._zygote().spawn(self.job.files, seed=self.seed, limits=limits)
+        except SandboxUnavailable:
+            # a zygote that stopped answering or is not as it started: a fresh one (if it
+            # cannot start either, the machine is at fault and that propagates)
+            proc = self._zygote(fresh=True).spawn(self.job.files, seed=self.seed, limits=limits)
+        proc.meter = self.budget.charge_cpu
+        budget = self.budget
+        proc.cpu_budget = lambda: (budget.cpu_left,
+                                   f"the submission's budget of {budget.cpu_s:g} CPU seconds")
+        for note in proc.notes:
+            if note not in self.result.problems:
+                self.result.problems.append(note)
+        return proc
 
     def process(self):
         """A live student process in the state after the cells run so far."""
         if self.proc is not None and self.proc.alive:
             return self.proc
+        if self.budget.spent():
+            raise _NoBudget(self.budget.spent())
         while True:
             if self.spawns > self.job.settings.max_restarts:
                 raise _TooManyRestarts()
             self.spawns += 1
-            try:
-                proc = self._zygote().spawn(self.job.files, seed=self.seed)
-            except SandboxUnavailable:
-                if self.zygote is not None:  # one fresh sandbox, then give up
-                    POOL.discard(self.zygote)
-                    self.zygote = None
-                proc = self._zygote().spawn(self.job.files, seed=self.seed)
+            proc = self._spawn()
             ok = True
-            for idx, source in list(self.executed):
-                run = proc.exec_cell(source, f"cell {idx}", self.job.spec.cell_timeout_s)
+            for entry in list(self.executed):
+                idx, source, first = entry
+                lim = self.budget.limit(min(self.job.spec.cell_timeout_s, 2 * first + 1.0),
+                                        replay=True)
+                if lim.seconds <= 0:
+                    proc.close()
+                    raise _NoBudget(f"re-running the notebook after a crash would exceed "
+                                    f"{lim.label}")
+                t0 = time.monotonic()
+                run = proc.exec_cell(source, f"cell {idx}", lim.seconds, lim.cpu,
+                                     _cpu_label(lim))
+                self.budget.charge_replay(time.monotonic() - t0)
+                if isinstance(run.fault, SandboxTimeout):
+                    proc.close()
+                    raise _NoBudget(f"cell {idx} could not be run again within {lim.label}"
+                                    if run.seconds >= lim.seconds * 0.9 else
+                                    f"cell {idx} could not be run again within "
+                                    f"{_cpu_label(lim)}")
                 if run.fault is not None:
-                    self.executed.remove((idx, source))
+                    self.executed.remove(entry)
                     self.fatal.add(idx)
                     self.result.cells.append(CellResult(
                         idx, CellStatus.FATAL, f"ended the process when run again ({run.fault}); skipped"))
                     ok = False
                     break
             if ok:
+                proc.cell_lines = self.cell_lines
                 self.proc = proc
                 self.tainted = False
                 self.result.restarts = self.spawns - 1
@@ -289,8 +368,8 @@ class _Runner:
             POOL.release(self.zygote)
 
 
-class _TooManyRestarts(Exception):
-    pass
+def _cpu_label(lim) -> str:
+    return lim.cpu_label if "CPU" in lim.cpu_label else f"the cell's {lim.cpu_label} of CPU time"
 
 
 def describe_error(err) -> str:
@@ -313,77 +392,150 @@ def _cell_message(run, tainted: bool = False) -> str:
     return _short(describe_error(run.error), 500)
 
 
-def grade_notebook(job: SubmissionJob, nb_spec, data) -> NotebookResult:
+def _not_run(test, nb_name: str, why: str, status=Status.NOT_RUN) -> TestResult:
+    return TestResult(test.grade_id, nb_name, 0.0, float(test.points), status, why)
+
+
+def _grader_fault(exc) -> str:
+    return (f"the grader failed on this (its own error, not the submission's): "
+            f"{type(exc).__name__}: {_short(str(exc), 300)}")
+
+
+class _Notebook:
+    """Grading one notebook: its cells and tests in order (:meth:`run`)."""
+
+    def __init__(self, job, nb_spec, result, entries, budget, grader_errors):
+        self.job, self.nb_spec, self.result, self.entries = job, nb_spec, result, entries
+        self.budget, self.grader_errors = budget, grader_errors
+        self.tests = {t.grade_id: t for t in nb_spec.tests}
+        self.runner = _Runner(job, nb_spec, result, budget)
+        self.outputs: dict = {}
+        self.test_results: dict = {}
+        self.carry: dict = {}
+        self.stopped: str | None = None     #: why nothing more runs (a budget)
+
+    def run(self) -> None:
+        try:
+            for i, entry in enumerate(self.entries):
+                try:
+                    if entry.kind == "code" and entry.source.strip():
+                        self.code(i, entry)
+                    elif entry.kind == "test" and entry.grade_id not in self.test_results:
+                        self.test(entry)
+                except (SandboxUnavailable, KeyboardInterrupt):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the grader's own bug: this step only
+                    self.grader_errors.append(f"{self.nb_spec.name}: {type(exc).__name__}: "
+                                              f"{exc}\n{traceback.format_exc()[-1500:]}")
+                    if entry.kind == "test":
+                        t = self.tests[entry.grade_id]
+                        self.test_results[t.grade_id] = _not_run(t, self.nb_spec.name,
+                                                                 _grader_fault(exc), Status.ERROR)
+                    else:
+                        self.outputs[i] = ("", _grader_fault(exc), "GraderError")
+        finally:
+            self.runner.close()
+
+    def _process(self):
+        """The live process, or None (and :attr:`stopped` says why)."""
+        if self.stopped:
+            return None
+        if self.budget.spent():
+            self.stopped = f"not run: {self.budget.spent()}"
+            return None
+        try:
+            return self.runner.process()
+        except _TooManyRestarts:
+            self.stopped = (f"not run: the submission's process had to be restarted more "
+                            f"than {self.job.settings.max_restarts} times")
+        except _NoBudget as exc:
+            self.stopped = f"not run: {exc}"
+        return None
+
+    def code(self, i, entry) -> None:
+        proc = self._process()
+        if proc is None:
+            self.outputs[i] = ("", self.stopped, "NotRun")
+            return
+        lim = self.budget.limit(self.job.spec.cell_timeout_s)
+        if lim.seconds <= 0:
+            self.stopped = f"not run: {self.budget.spent()}"
+            self.outputs[i] = ("", self.stopped, "NotRun")
+            return
+        proc.timeout_label = lim.label
+        run = proc.exec_cell(entry.source, f"cell {entry.sub_index}", lim.seconds, lim.cpu,
+                             _cpu_label(lim))
+        proc.timeout_label = ""
+        self.runner.cell_lines[f"cell {entry.sub_index}"] = entry.source.count("\n") + 1
+        tainted = self.runner.tainted
+        shown = "" if tainted else run.output[: self.job.settings.sandbox.output_kb << 10]
+        message = _cell_message(run, tainted)
+        ename = ("ProcessEnded" if run.fault is not None else
+                 getattr(run.error, "type_name", "Error")[:60])
+        if run.fault is not None:
+            if isinstance(run.fault, SandboxTimeout) and self.budget.spent():
+                self.stopped = f"not run: {self.budget.spent()}"
+            self.runner.fatal.add(entry.sub_index)
+            self.result.cells.append(CellResult(entry.sub_index, CellStatus.FATAL, message))
+            self.outputs[i] = (shown, message, ename)
+        else:
+            self.runner.executed.append((entry.sub_index, entry.source, run.seconds))
+            if run.error is not None:
+                self.result.cells.append(CellResult(entry.sub_index, CellStatus.ERROR, message))
+            self.outputs[i] = (shown, message if run.error else None, ename)
+
+    def test(self, entry) -> None:
+        test = self.tests[entry.grade_id]
+        proc = self._process()
+        if proc is None:
+            self.test_results[test.grade_id] = _not_run(test, self.nb_spec.name, self.stopped)
+            return
+        self.runner.tainted = True
+        res = run_test(proc, test, self.nb_spec, self.job.settings, self.carry, self.budget)
+        self.test_results[test.grade_id] = res
+        if res.status == Status.TIMEOUT and self.budget.spent():
+            self.stopped = f"not run: {self.budget.spent()}"
+
+
+def _failed_notebook(nb_spec, why: str, status=NotebookStatus.UNREADABLE) -> NotebookResult:
+    result = NotebookResult(nb_spec.name, status)
+    result.problems.append(why)
+    result.tests = [_not_run(t, nb_spec.name, why) for t in nb_spec.tests]
+    return result
+
+
+def grade_notebook(job: SubmissionJob, nb_spec, data, budget: Budget | None = None,
+                   grader_errors: list | None = None) -> NotebookResult:
     start = time.monotonic()
-    result = NotebookResult(nb_spec.name, NotebookStatus.GRADED)
+    budget = budget if budget is not None else Budget.of(job.settings)
+    grader_errors = grader_errors if grader_errors is not None else []
     if data.data is None:
-        result.status = (NotebookStatus.MISSING if data.problem is None else
-                         NotebookStatus.UNREADABLE)
         why = data.problem or "the notebook was not submitted"
-        result.problems.append(why)
-        result.tests = [TestResult(t.grade_id, nb_spec.name, 0.0, float(t.points), Status.NOT_RUN,
-                                   why) for t in nb_spec.tests]
-        return result
+        return _failed_notebook(nb_spec, why, NotebookStatus.MISSING if data.problem is None
+                                else NotebookStatus.UNREADABLE)
     cells, metadata, problems = nbmod.read_cells(data.data)
-    result.problems += problems
     if cells is None:
-        result.status = NotebookStatus.UNREADABLE
         why = f"the notebook could not be read: {problems[-1] if problems else 'unknown error'}"
-        result.tests = [TestResult(t.grade_id, nb_spec.name, 0.0, float(t.points), Status.NOT_RUN,
-                                   why) for t in nb_spec.tests]
+        result = _failed_notebook(nb_spec, why)
+        result.problems[:0] = problems[:-1] if problems else []
         result.autograded = build_autograded(nb_spec, None, {}, result, {}, why)
         return result
+    result = NotebookResult(nb_spec.name, NotebookStatus.GRADED, problems=list(problems))
     entries, plan_problems = nbmod.plan(cells, nb_spec)
     result.problems += plan_problems
-    tests = {t.grade_id: t for t in nb_spec.tests}
-    runner = _Runner(job, nb_spec, result)
-    outputs: dict = {}
-    test_results: dict = {}
-    carry: dict = {}
+    nb = _Notebook(job, nb_spec, result, entries, budget, grader_errors)
+    nb.run()
+    for t in nb_spec.tests:
+        if t.grade_id not in nb.test_results:  # never reached (a budget ran out first)
+            nb.test_results[t.grade_id] = _not_run(t, nb_spec.name, nb.stopped or "not run")
+    result.tests = [nb.test_results[t.grade_id] for t in nb_spec.tests]
+    if nb.stopped and nb.stopped not in result.problems:
+        result.problems.append(nb.stopped)
     try:
-        for i, entry in enumerate(entries):
-            if entry.kind == "code":
-                if not entry.source.strip():
-                    continue
-                try:
-                    proc = runner.process()
-                except _TooManyRestarts:
-                    outputs[i] = ("", "not run: too many restarts", "NotRun")
-                    continue
-                run = proc.exec_cell(entry.source, f"cell {entry.sub_index}",
-                                     job.spec.cell_timeout_s)
-                tainted = runner.tainted
-                shown = "" if tainted else run.output[: job.settings.sandbox.output_kb << 10]
-                message = _cell_message(run, tainted)
-                ename = ("ProcessEnded" if run.fault is not None else
-                         getattr(run.error, "type_name", "Error")[:60])
-                if run.fault is not None:
-                    runner.fatal.add(entry.sub_index)
-                    result.cells.append(CellResult(entry.sub_index, CellStatus.FATAL, message))
-                    outputs[i] = (shown, message, ename)
-                else:
-                    runner.executed.append((entry.sub_index, entry.source))
-                    if run.error is not None:
-                        result.cells.append(CellResult(entry.sub_index, CellStatus.ERROR, message))
-                    outputs[i] = (shown, message if run.error else None, ename)
-            elif entry.kind == "test":
-                test = tests[entry.grade_id]
-                if test.grade_id in test_results:
-                    continue
-                try:
-                    proc = runner.process()
-                except _TooManyRestarts:
-                    test_results[test.grade_id] = TestResult(
-                        test.grade_id, nb_spec.name, 0.0, float(test.points), Status.NOT_RUN,
-                        f"not run: the submission's process had to be restarted more than "
-                        f"{job.settings.max_restarts} times")
-                    continue
-                runner.tainted = True
-                test_results[test.grade_id] = run_test(proc, test, nb_spec, job.settings, carry)
-    finally:
-        runner.close()
-    result.tests = [test_results[t.grade_id] for t in nb_spec.tests]
-    result.autograded = build_autograded(nb_spec, entries, metadata, result, outputs, None)
+        result.autograded = build_autograded(nb_spec, entries, metadata, result, nb.outputs, None)
+    except Exception as exc:  # noqa: BLE001 - the grader's bug: the scores still stand
+        grader_errors.append(f"{nb_spec.name}: the graded notebook could not be built: "
+                             f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-1500:]}")
     result.seconds = time.monotonic() - start
     return result
 
@@ -393,18 +545,47 @@ def grade_notebook(job: SubmissionJob, nb_spec, data) -> NotebookResult:
 # ---------------------------------------------------------------------------
 
 def grade_submission(job: SubmissionJob) -> SubmissionResult:
-    """Grade one submission (every notebook of the assignment)."""
-    start = time.monotonic()
+    """Grade one submission (every notebook of the assignment). Always a result: a
+    submission's faults cost its tests; a fault of the grader itself is listed in
+    ``grader_errors`` (and costs only the tests it hit); ``error`` is set only when no
+    sandbox can be started here at all (nothing is recorded then)."""
+    start, cpu_start = time.monotonic(), time.thread_time()
     _ensure_path(job.spec.python_path)
     out = SubmissionResult(job.student, job.assignment)
+    budget = Budget.of(job.settings)
     inputs = {n.name: n for n in job.notebooks}
     try:
-        for nb_spec in job.spec.notebooks:
-            data = inputs.get(nb_spec.name, NotebookInput(nb_spec.name, None))
-            out.notebooks.append(grade_notebook(job, nb_spec, data))
+        with _salt(job.spec):
+            _grade_notebooks(job, inputs, budget, out)
     except SandboxUnavailable as exc:
         out.error = f"the sandbox is unavailable: {exc}"
-    except Exception as exc:  # noqa: BLE001 - a grader bug must not stop the batch
-        out.error = f"grader error: {type(exc).__name__}: {exc}\n{traceback.format_exc()[-2000:]}"
+    out.cpu_seconds = budget.cpu_used
+    out.grader_cpu_seconds = time.thread_time() - cpu_start
     out.seconds = time.monotonic() - start
     return out
+
+
+def _salt(spec):
+    """The course's salt for the hidden inputs, wherever this worker runs."""
+    salt = getattr(spec, "salt", None)
+    if salt is None:
+        return contextlib.nullcontext()
+    from autograder import seeds
+
+    return seeds.using(salt)
+
+
+def _grade_notebooks(job, inputs, budget, out) -> None:
+    for nb_spec in job.spec.notebooks:
+        data = inputs.get(nb_spec.name, NotebookInput(nb_spec.name, None))
+        try:
+            out.notebooks.append(grade_notebook(job, nb_spec, data, budget, out.grader_errors))
+        except (SandboxUnavailable, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the grader's bug: this notebook only
+            out.grader_errors.append(f"{nb_spec.name}: {type(exc).__name__}: {exc}\n"
+                                     f"{traceback.format_exc()[-2000:]}")
+            failed = _failed_notebook(nb_spec, _grader_fault(exc), NotebookStatus.GRADED)
+            for t in failed.tests:
+                t.status = Status.ERROR
+            out.notebooks.append(failed)

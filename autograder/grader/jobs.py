@@ -68,6 +68,7 @@ class AssignmentSpec:
     secrets: tuple = ()         #: host paths hidden from the sandbox
     cell_timeout_s: float = 120.0
     seed: int = 0
+    forbidden_ops: tuple = ()   #: torch operators the reference-call guard catches ("aten::...")
     #: the course's salt of the hidden inputs: a worker grades inside
     #: ``autograder.seeds.using(spec.salt)`` (None: the worker's own environment)
     salt: str | None = None

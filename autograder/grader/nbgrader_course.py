@@ -105,6 +105,7 @@ class Manifest:
     timeouts: dict
     default_timeout: float
     source: str | None      #: the module's file (hidden from the sandbox)
+    forbidden_ops: tuple = ()   #: FORBIDDEN_OPS: torch operators ("aten::convolution")
 
 
 def load_manifest(assignment: str, package: str | None = "autograder.assignments",
@@ -149,7 +150,15 @@ def load_manifest(assignment: str, package: str | None = "autograder.assignments
     return Manifest(dict(getattr(mod, "TESTS", {})), tuple(dict.fromkeys(forbidden)),
                     dict(getattr(mod, "TIMEOUT_S", {})),
                     float(getattr(mod, "DEFAULT_TIMEOUT_S", default)),
-                    getattr(mod, "__file__", None))
+                    getattr(mod, "__file__", None),
+                    _names(getattr(mod, "FORBIDDEN_OPS", ())))
+
+
+def _names(value) -> tuple:
+    """A manifest list (or per-test dict of lists) as one tuple, in order, without repeats."""
+    if isinstance(value, dict):
+        value = [n for names in value.values() for n in names]
+    return tuple(dict.fromkeys(str(n) for n in value))
 
 
 # ---------------------------------------------------------------------------
@@ -279,7 +288,7 @@ def build_spec(course: Course, assignment: str, manifest: Manifest, *, python_pa
         assignment, tuple(nb_specs), manifest.forbidden, tuple(warm),
         tuple(str(Path(p).resolve()) for p in python_path), tuple(secrets),
         course.cell_timeout(120.0) if cell_timeout_s is None else float(cell_timeout_s),
-        _sandbox_seed(assignment, "notebook"))
+        _sandbox_seed(assignment, "notebook"), manifest.forbidden_ops)
 
 
 def assignments(course: Course) -> list:

@@ -1,11 +1,18 @@
 """Starting and talking to the sandbox: the grader's half of the runtime.
 
-:class:`Zygote` starts one sandbox (the bubblewrap command of :mod:`.bwrap` around a
-warm Python that holds no secrets) and forks a :class:`StudentProcess` per notebook
-from it in milliseconds. A student process is an untrusted peer: every reply is parsed
-with size limits, every request has a deadline, and when it hangs, dies or sends
-garbage the process is killed and the fault is kept (``process.fault``) so the test
-that was running fails with the reason, whatever the check did with the exception.
+:class:`Zygote` starts one sandbox (the bubblewrap command of :mod:`.bwrap`, its options
+passed through a memory file, around a warm Python that holds no secrets) and forks a
+:class:`StudentProcess` per notebook from it in milliseconds. A student process is an
+untrusted peer: every reply is parsed with size limits, every request has a deadline,
+and when it hangs, dies or sends garbage the process is killed and the fault is kept
+(``process.fault``) so the test that was running fails with the reason, whatever the
+check did with the exception.
+
+A call into the submission behaves for the check as an in-process call would: the
+arguments a call changed in place are changed the same way here (:func:`.proxy.write_back`),
+a result that is one of the arguments is the caller's own object, and when the check
+has armed the reference-call guard (:func:`.guards.armed`) the call runs guarded in
+the sandbox and its hits are recorded here (:func:`.guards.record`).
 """
 
 from __future__ import annotations
@@ -20,24 +27,26 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import wire
-from .bwrap import SCRATCH, WORKDIR, bwrap_command, check_available, sandbox_env
+from . import guards, wire
+from .bwrap import (BOOTSTRAP, SCRATCH, SHM, WORKDIR, bwrap_command, check_available,
+                    encode_args, etc_files, python_executable, sandbox_env)
 from .errors import (SandboxCrashed, SandboxFault, SandboxProtocolError, SandboxTimeout,
                      SandboxUnavailable, remote_exception)
-from .proxy import RemoteObject
+from .proxy import RemoteObject, write_back
 from .settings import SandboxSettings
 
 HERE = Path(__file__).resolve().parent
 
 #: Files sent into the sandbox as source, loaded there under these module names.
-SANDBOX_SOURCES = (("_ag_wire", "wire.py"), ("_ag_confinement", "confinement.py"),
-                   ("_ag_runtime", "runtime.py"))
+SANDBOX_SOURCES = (("_ag_wire", "wire.py"), ("_ag_guards", "guards.py"),
+                   ("_ag_confinement", "confinement.py"), ("_ag_runtime", "runtime.py"))
 
 
-def _boot_source() -> str:
+def boot_source() -> bytes:
+    """What the sandbox's bootstrap receives and runs: the sandbox modules, then the zygote."""
     loads = "".join(f"_load({name!r}, {(HERE / file).read_text()!r})\n"
                     for name, file in SANDBOX_SOURCES)
     return (
@@ -49,8 +58,19 @@ def _boot_source() -> str:
         "    exec(compile(src, '<' + name + '>', 'exec'), m.__dict__)\n"
         "    return m\n"
         + loads +
-        "sys.modules['_ag_runtime'].main(sys.argv)\n"
-    )
+        "sys.modules['_ag_runtime'].zygote_main(_ag_ctl)\n"
+    ).encode()
+
+
+def _memfd(name: str, data: bytes) -> int:
+    """An inheritable anonymous file holding ``data``, read from its start."""
+    fd = os.memfd_create(name, 0)
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 # ---------------------------------------------------------------------------
@@ -74,10 +94,12 @@ def describe_status(status) -> str:
 class Zygote:
     """One sandbox holding a warm interpreter; forks student processes."""
 
-    def __init__(self, settings: SandboxSettings, warm=(), forbidden=(), secrets=()):
+    def __init__(self, settings: SandboxSettings, warm=(), forbidden=(), secrets=(),
+                 forbidden_ops=()):
         self.settings = settings
         self.warm = tuple(warm)
         self.forbidden = tuple(forbidden)
+        self.forbidden_ops = tuple(forbidden_ops)
         self.secrets = tuple(secrets)
         self.proc = None
         self.ctl = None
@@ -85,40 +107,65 @@ class Zygote:
         self._tmp = None
         self._stderr = None
         self.lock = threading.Lock()
+        self.spawned = 0
+
+    @property
+    def key(self) -> tuple:
+        return (self.settings, self.warm, self.forbidden, self.secrets, self.forbidden_ops)
 
     # lifecycle ------------------------------------------------------------
 
-    def start(self) -> "Zygote":
-        parent, child = socket.socketpair()
-        boot = _boot_source()
-        self._stderr = tempfile.TemporaryFile()
+    def _command(self, ctl_fd: int):
+        """``(argv, env, cwd, fds to pass, scratch folders, workdir)``."""
         if self.settings.isolation == "bwrap":
             if shutil.which("bwrap") is None:
                 check_available(self.settings)
-            argv = bwrap_command(self.settings, self.secrets, child.fileno(), boot,
-                                 modules=self.warm + tuple(f.split(".")[0] for f in self.forbidden))
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-            workdir, scratch, cwd = WORKDIR, [SCRATCH, "/dev/shm"], "/"
-        elif self.settings.isolation == "process":
+            data = {path: _memfd("etc", text) for path, text in etc_files().items()}
+            args_fd = os.memfd_create("bwrap-args", 0)
+            modules = self.warm + tuple(f.split(".")[0] for f in self.forbidden)
+            argv, options = bwrap_command(self.settings, self.secrets, ctl_fd, args_fd, data,
+                                          modules=modules)
+            os.write(args_fd, encode_args(options))
+            os.lseek(args_fd, 0, os.SEEK_SET)
+            return argv, {}, "/", [args_fd, *data.values()], [SCRATCH, SHM], WORKDIR
+        if self.settings.isolation == "process":
             self._tmp = tempfile.mkdtemp(prefix="autograder-sandbox-")
-            workdir, scratch, cwd = os.path.join(self._tmp, "work"), [self._tmp], self._tmp
+            workdir = os.path.join(self._tmp, "work")
             env = sandbox_env()
-            env.update(HOME=workdir, TMPDIR=self._tmp, MPLCONFIGDIR=os.path.join(self._tmp, ".mpl"))
-            argv = [sys.executable, "-P", "-s", "-c", boot, str(child.fileno())]
-        else:
-            raise ValueError(f"unknown isolation {self.settings.isolation!r}")
+            env.update(HOME=workdir, TMPDIR=self._tmp,
+                       MPLCONFIGDIR=os.path.join(self._tmp, ".mpl"))
+            argv = [python_executable(), "-P", "-s", "-c", BOOTSTRAP, str(ctl_fd)]
+            return argv, env, self._tmp, [], [self._tmp], workdir
+        raise ValueError(f"isolation must be 'bwrap' or 'process'; got "
+                         f"{self.settings.isolation!r}")
+
+    def start(self) -> "Zygote":
+        parent, child = socket.socketpair()
+        self._stderr = tempfile.TemporaryFile()
+        extra = []
         try:
-            self.proc = subprocess.Popen(argv, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=self._stderr,
-                                         env=env, cwd=cwd, start_new_session=True)
+            argv, env, cwd, extra, scratch, workdir = self._command(child.fileno())
+            self.proc = subprocess.Popen(argv, pass_fds=[child.fileno(), *extra],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=self._stderr, env=env, cwd=cwd,
+                                         start_new_session=True)
+        except OSError as exc:
+            parent.close()
+            raise SandboxUnavailable(f"the sandbox could not be started: {exc}") from None
         finally:
             child.close()
+            for fd in extra:
+                os.close(fd)
         self.ctl = parent
         deadline = time.monotonic() + self.settings.start_timeout_s
         try:
+            boot = boot_source()
+            parent.settimeout(self.settings.start_timeout_s)
+            parent.sendall(len(boot).to_bytes(8, "big") + boot)
             wire.send_frame(parent, {"op": "init", "warm": list(self.warm),
-                                     "forbidden": list(self.forbidden), "workdir": workdir,
-                                     "scratch": scratch})
+                                     "forbidden": list(self.forbidden),
+                                     "forbidden_ops": list(self.forbidden_ops),
+                                     "workdir": workdir, "scratch": scratch})
             self.info, _ = wire.recv_frame(parent, deadline, max_bytes=1 << 20)
         except (wire.ProtocolError, wire.Timeout, OSError) as exc:
             msg = self._stderr_tail()
@@ -151,7 +198,7 @@ class Zygote:
             try:
                 self.proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self.kill_all()
                 self.proc.wait()
             self.proc = None
         if self._stderr is not None:
@@ -166,6 +213,8 @@ class Zygote:
     def _ask(self, header, buffers=(), timeout=30.0, want_fd=False):
         deadline = time.monotonic() + timeout
         try:
+            if self.ctl is None:
+                raise OSError("the sandbox is closed")
             self.ctl.settimeout(timeout)
             wire.send_frame(self.ctl, header, buffers)
             fd = None
@@ -183,7 +232,8 @@ class Zygote:
 
     def spawn(self, files=(), seed: int = 0, limits=None) -> "StudentProcess":
         """A fresh student process with ``files`` ((relative path, bytes) pairs) in its
-        working directory."""
+        working directory. Raises :class:`SandboxUnavailable` when the zygote cannot
+        fork or is no longer in its starting state (the caller replaces it)."""
         specs, buffers = [], []
         for rel, data in files:
             specs.append([rel, len(buffers)])
@@ -192,19 +242,36 @@ class Zygote:
         with self.lock:
             reply, fd = self._ask({"op": "spawn", "files": specs, "seed": int(seed),
                                    "limits": limits, "seccomp": self.settings.seccomp},
-                                  buffers, want_fd=True)
+                                  buffers, timeout=60.0, want_fd=True)
         if not reply.get("ok") or fd is None:
+            if reply.get("tainted"):
+                self.kill_all()
             raise SandboxUnavailable(f"could not start a student process: {reply.get('error')}")
-        return StudentProcess(self, socket.socket(fileno=fd), int(reply["pid"]), limits)
+        self.spawned += 1
+        notes = reply.get("notes")
+        proc = StudentProcess(self, socket.socket(fileno=fd), int(reply["pid"]), limits)
+        proc.notes = [str(n)[:300] for n in notes[:20]] if type(notes) is list else []
+        return proc
 
-    def end(self, pid: int, kill: bool, timeout: float = 5.0):
-        """Kill (or wait for) a student process; its exit status (dict) or None."""
+    def end(self, pid: int, kill: bool, timeout: float = 5.0) -> dict:
+        """Kill (or wait for) a student process: ``{"status": dict or None, "cpu": s}``."""
         if not self.alive:
-            return None
+            return {}
         with self.lock:
             reply, _ = self._ask({"op": "kill" if kill else "reap", "pid": pid,
                                   "timeout": timeout}, timeout=timeout + 10)
-        return reply.get("status")
+        return reply
+
+    def allow_cpu(self, pid: int, seconds: float, until: float | None = None):
+        """Let a student process use ``seconds`` more CPU time (never more than ``until``
+        in all): ``(the CPU time it has used or None when it is gone, whether ``until``
+        is the bound)``."""
+        with self.lock:
+            reply, _ = self._ask({"op": "cpu", "pid": pid, "allow": float(seconds),
+                                  "until": None if until is None else float(until)}, timeout=10)
+        used = reply.get("cpu")
+        return (float(used) if isinstance(used, (int, float)) else None,
+                reply.get("by_until") is True)
 
     def kill_all(self) -> None:
         """Stop the whole sandbox (every process in its PID namespace dies with it)."""
@@ -213,6 +280,10 @@ class Zygote:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except OSError:
                 self.proc.kill()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
 
 
 # ---------------------------------------------------------------------------
@@ -231,9 +302,8 @@ class CellRun:
     seconds: float = 0.0
 
 
-@dataclass
-class _Call:
-    callbacks: dict = field(default_factory=dict)
+#: Requests that run the submission's code (a guarded call runs them under the watch).
+STUDENT_CODE = ("call", "getattr", "setattr", "getitem", "len", "iter")
 
 
 class StudentProcess:
@@ -247,7 +317,20 @@ class StudentProcess:
         self.fault: SandboxFault | None = None
         self.deadline: float | None = None     #: the running test's deadline (monotonic)
         self.timeout_label = ""
+        self.cpu_label = ""
         self.forbidden_hits: list = []
+        self.notes: list = []
+        #: ``(file name, first line)`` of the hidden part of the running test: calls made
+        #: from there get exceptions without their messages
+        self.hidden_part = None
+        #: bytes of values the grader still accepts in the running test (None: no budget)
+        self.values_left: int | None = None
+        self.values_label = ""
+        self.cell_lines: dict | None = None     #: "cell N" -> lines, of the cells it ran
+        self.cpu_used = 0.0                     #: CPU seconds, as last measured from outside
+        self.meter = None                       #: told of CPU seconds as they are measured
+        #: ``() -> (CPU seconds the submission has left, what to call that budget)``
+        self.cpu_budget = None
         self._busy = False
         self._next_cb = 1
 
@@ -255,16 +338,48 @@ class StudentProcess:
     def alive(self) -> bool:
         return self.fault is None
 
+    # CPU ------------------------------------------------------------------
+
+    def _measured(self, used) -> None:
+        if isinstance(used, (int, float)) and used >= self.cpu_used:
+            if self.meter is not None:
+                self.meter(used - self.cpu_used)
+            self.cpu_used = float(used)
+
+    def allow_cpu(self, seconds: float) -> None:
+        """Give the process ``seconds`` more CPU time, within what the submission has left
+        (measured from outside: the process cannot change what it is charged)."""
+        if self.fault is not None:
+            return
+        until, label = None, ""
+        if self.cpu_budget is not None:
+            left, label = self.cpu_budget()
+            until = self.cpu_used + max(0.0, left)
+        try:
+            used, by_budget = self.zygote.allow_cpu(self.pid, seconds, until)
+        except SandboxUnavailable:
+            self._die(SandboxCrashed("the sandbox stopped answering"), kill=False)
+            return
+        self._measured(used)
+        if by_budget and label:
+            self.cpu_label = label
+
     # low level ------------------------------------------------------------
 
     def _die(self, fault: SandboxFault, kill: bool) -> SandboxFault:
         if self.fault is None:
             try:
-                status = self.zygote.end(self.pid, kill=kill, timeout=2.0 if not kill else 5.0)
+                reply = self.zygote.end(self.pid, kill=kill, timeout=2.0 if not kill else 5.0)
             except SandboxUnavailable:
-                status = None
+                reply = {}
+            status = reply.get("status") if type(reply.get("status")) is dict else None
+            self._measured(reply.get("cpu"))
             if isinstance(fault, SandboxCrashed) and not fault.args:
-                fault = SandboxCrashed(describe_status(status))
+                if status and status.get("name") == "SIGXCPU":
+                    fault = SandboxTimeout(f"it used more than {self.cpu_label or 'its CPU time'}"
+                                           "; the submission's process was stopped")
+                else:
+                    fault = SandboxCrashed(describe_status(status))
             self.fault = fault
             try:
                 self.sock.close()
@@ -274,6 +389,23 @@ class StudentProcess:
 
     def _raise_fault(self):
         raise type(self.fault)(*self.fault.args)
+
+    def _limit(self) -> int:
+        if self.values_left is None:
+            return self.max_bytes
+        return max(0, min(self.max_bytes, self.values_left))
+
+    def _recv(self, limit):
+        budget = self._limit()
+        try:
+            reply, bufs = wire.recv_frame(self.sock, limit, budget)
+        except wire.ProtocolError as exc:
+            if self.values_left is not None and budget < self.max_bytes and "more than" in str(exc):
+                raise _OverBudget() from None
+            raise
+        if self.values_left is not None:
+            self.values_left -= sum(len(b) for b in bufs)
+        return reply, bufs
 
     def request(self, header: dict, buffers=(), timeout: float | None = None,
                 callbacks=None):
@@ -291,7 +423,7 @@ class StudentProcess:
             self.sock.settimeout(max(0.001, limit - time.monotonic()))
             wire.send_frame(self.sock, header, buffers)
             while True:
-                reply, rbufs = wire.recv_frame(self.sock, limit, self.max_bytes)
+                reply, rbufs = self._recv(limit)
                 if "cb" in reply:
                     self._busy = False
                     try:
@@ -308,6 +440,10 @@ class StudentProcess:
                 f"timed out after {label}; the submission's process was stopped"), kill=True) from None
         except (wire.PeerClosed, ConnectionError, BrokenPipeError):
             raise self._die(SandboxCrashed(), kill=False) from None
+        except _OverBudget:
+            raise self._die(SandboxProtocolError(
+                f"the submission sent more than {self.values_label or 'the grader accepts'} "
+                "of values in this test; the submission's process was stopped"), kill=True) from None
         except wire.ProtocolError as exc:
             raise self._die(SandboxProtocolError(
                 f"the submission's process sent an invalid reply ({exc})"), kill=True) from None
@@ -320,7 +456,9 @@ class StudentProcess:
     def _note(self, reply: dict) -> None:
         fx = reply.get("fx")
         if type(fx) is list:
-            self.forbidden_hits.extend(str(x)[:200] for x in fx[:10])
+            hits = [str(x)[:200] for x in fx[:10]]
+            self.forbidden_hits.extend(hits)
+            guards.record(hits)
 
     def _serve_callback(self, reply, rbufs, callbacks) -> None:
         fn = callbacks.get(reply.get("cb"))
@@ -363,29 +501,62 @@ class StudentProcess:
             raise TypeError(f"a {type(obj).__name__} cannot be sent to the submission")
         return fallback
 
-    def _value(self, header, buffers=(), timeout=None, args=None):
+    def _from_hidden(self) -> bool:
+        """Whether the running test's hidden part made this call."""
+        if self.hidden_part is None:
+            return False
+        filename, line = self.hidden_part
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_filename == filename:
+                return frame.f_lineno >= line
+            frame = frame.f_back
+        return False
+
+    def _value(self, header, timeout=None, args=None):
         callbacks: dict = {}
+        memo: list = []
+        buffers: list = []
         if args is not None:
-            node, buffers = wire.encode(args, fallback=self._fallback(callbacks))
+            node, buffers = wire.encode(args, fallback=self._fallback(callbacks), memo=memo)
             header = dict(header, v=node)
+        forbidden = guards.armed()
+        if forbidden is not None and header.get("op") in STUDENT_CODE:
+            header = dict(header, guard={"names": list(forbidden.names),
+                                         "ops": sorted(forbidden.ops)})
         reply, rbufs = self.request(header, buffers, timeout, callbacks)
-        if not reply.get("ok"):
-            raise remote_exception(reply.get("err"))
-        if "v" not in reply:
-            return None
         try:
-            return wire.decode(reply["v"], rbufs, self._resolve)
+            self._sync(reply.get("sync"), rbufs, memo)
+            if not reply.get("ok"):
+                raise remote_exception(reply.get("err"), hidden=self._from_hidden())
+            if "v" not in reply:
+                return None
+            return wire.decode(reply["v"], rbufs, self._resolve, refs=memo)
         except wire.ProtocolError as exc:
             raise self._die(SandboxProtocolError(
                 f"the submission's process sent an invalid value ({exc})"), kill=True) from None
 
+    def _sync(self, sync, rbufs, memo) -> None:
+        """Change the caller's arguments as the call changed the sandbox's copies."""
+        if sync is None:
+            return
+        if type(sync) is not list or len(sync) > len(memo):
+            raise wire.ProtocolError("bad list of changed arguments")
+        for item in sync:
+            if type(item) is not list or len(item) != 2 or type(item[0]) is not int \
+                    or not 0 <= item[0] < len(memo):
+                raise wire.ProtocolError("bad changed argument")
+            write_back(memo[item[0]], wire.decode(item[1], rbufs, self._resolve, refs=memo))
+
     # operations -------------------------------------------------------------
 
-    def exec_cell(self, source: str, name: str, timeout: float, cpu: float | None = None) -> CellRun:
+    def exec_cell(self, source: str, name: str, timeout: float, cpu: float | None = None,
+                  cpu_label: str | None = None) -> CellRun:
         start = time.monotonic()
+        self.cpu_label = cpu_label or f"the cell's {cpu or timeout:g} s of CPU time"
+        self.allow_cpu(cpu or timeout)
         try:
-            reply, _ = self.request({"op": "exec", "src": source, "name": name,
-                                     "cpu": cpu or timeout}, timeout=timeout)
+            reply, _ = self.request({"op": "exec", "src": source, "name": name}, timeout=timeout)
         except SandboxFault as fault:
             return CellRun(False, fault=fault, seconds=time.monotonic() - start)
         out = reply.get("out") if type(reply.get("out")) is str else ""
@@ -395,7 +566,10 @@ class StudentProcess:
 
     def begin(self, seed: int, cpu: float | None = None) -> None:
         self.forbidden_hits = []
-        self._value({"op": "begin", "seed": int(seed), "cpu": cpu}, timeout=10)
+        if cpu:
+            self.cpu_label = self.cpu_label or f"the test's {cpu:g} s of CPU time"
+            self.allow_cpu(cpu)
+        self._value({"op": "begin", "seed": int(seed)}, timeout=10)
 
     def end(self) -> None:
         self._value({"op": "end"}, timeout=10)
@@ -454,6 +628,10 @@ class StudentProcess:
             self._die(SandboxCrashed("closed"), kill=True)
 
 
+class _OverBudget(Exception):
+    """A reply would take the running test past the grader's budget for values."""
+
+
 # ---------------------------------------------------------------------------
 # a cache of warm zygotes per worker process (or thread)
 # ---------------------------------------------------------------------------
@@ -467,21 +645,21 @@ class ZygotePool:
         self._lock = threading.Lock()
         self._all: list = []
 
-    def acquire(self, settings, warm, forbidden, secrets) -> Zygote:
-        key = (settings, tuple(warm), tuple(forbidden), tuple(secrets))
+    def acquire(self, settings, warm, forbidden, secrets, forbidden_ops=()) -> Zygote:
+        key = (settings, tuple(warm), tuple(forbidden), tuple(secrets), tuple(forbidden_ops))
         with self._lock:
             while self._idle.get(key):
                 z = self._idle[key].pop()
                 if z.alive:
                     return z
                 z.close()
-        z = Zygote(settings, warm, forbidden, secrets).start()
+        z = Zygote(settings, warm, forbidden, secrets, forbidden_ops).start()
         with self._lock:
             self._all.append(z)
         return z
 
     def release(self, z: Zygote) -> None:
-        key = (z.settings, z.warm, z.forbidden, z.secrets)
+        key = z.key
         with self._lock:
             if z.alive:
                 self._idle.setdefault(key, []).append(z)
@@ -491,6 +669,9 @@ class ZygotePool:
     def discard(self, z: Zygote) -> None:
         z.kill_all()
         z.close()
+        with self._lock:
+            if z in self._all:
+                self._all.remove(z)
 
     def close(self) -> None:
         with self._lock:

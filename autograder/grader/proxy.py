@@ -6,6 +6,9 @@ it, reading an attribute, indexing, ``len`` and iteration are forwarded to the s
 and whatever comes back is again a value or a :class:`RemoteObject`. Comparison,
 hashing and truth stay local (identity semantics): a submission object whose
 ``__eq__`` always says True cannot make the grader believe it.
+
+Arguments travel by value; :func:`write_back` makes a call's changes to them in place
+visible on the caller's side, as if the call had run in this process.
 """
 
 from __future__ import annotations
@@ -71,3 +74,55 @@ class RemoteObject:
 
 def is_remote(obj) -> bool:
     return type(obj) is RemoteObject
+
+
+def write_back(original, new) -> None:
+    """Change ``original`` in place into ``new`` (what the submission left in its copy of
+    that argument): arrays and tensors get the new contents, lists, dicts, sets and
+    bytearrays the new items (which are the caller's own objects where the submission
+    kept them). A change no in-place operation can make here (an array of another size
+    or dtype, a read-only array) is left alone."""
+    import numpy as np
+
+    if type(original) is RemoteObject:
+        return
+    if isinstance(original, np.ndarray):
+        if type(new) is not np.ndarray or new.dtype != original.dtype or \
+                new.size != original.size or not original.flags.writeable:
+            return
+        if new.shape != original.shape:
+            try:
+                original.shape = new.shape  # the submission reshaped it in place
+            except (AttributeError, ValueError):
+                return
+        np.copyto(original, new, casting="no")
+    elif isinstance(original, list):
+        if isinstance(new, list):
+            original[:] = new
+    elif isinstance(original, dict):
+        if isinstance(new, dict):
+            original.clear()
+            original.update(new)
+    elif isinstance(original, set):
+        if isinstance(new, set):
+            original.clear()
+            original.update(new)
+    elif isinstance(original, bytearray):
+        if isinstance(new, (bytes, bytearray)):
+            original[:] = new
+    else:
+        _write_back_tensor(original, new)
+
+
+def _write_back_tensor(original, new) -> None:
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(original, torch.Tensor) or not isinstance(new, torch.Tensor):
+        return
+    if new.dtype != original.dtype or new.numel() != original.numel():
+        return
+    with torch.no_grad():
+        if tuple(new.shape) != tuple(original.shape):
+            return
+        original.copy_(new)

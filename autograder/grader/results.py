@@ -86,6 +86,11 @@ class SubmissionResult:
     notebooks: list = field(default_factory=list)
     error: str | None = None        #: the grader itself failed; nothing is recorded
     seconds: float = 0.0
+    cpu_seconds: float = 0.0        #: CPU time of the submission's processes
+    grader_cpu_seconds: float = 0.0  #: CPU time the grader spent on it (checks, values)
+    #: faults of the grader itself (its bugs) while grading this submission: the tests
+    #: they hit are marked ``error`` and say so; everything else keeps what it earned
+    grader_errors: list = field(default_factory=list)
     #: paths of the submission that were not read (links, special files, sizes...)
     notes: list = field(default_factory=list)
     #: the whole submission was refused (its folder is a link, its id is not valid)

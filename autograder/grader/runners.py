@@ -13,7 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from .grading import grade_submission
 
 
-def _warm_worker(paths, settings, warm, forbidden, secrets) -> None:
+def _warm_worker(paths, settings, warm, forbidden, secrets, forbidden_ops=()) -> None:
     """Pool initializer: the import path for the checks, and a warm sandbox ready
     before the first job arrives."""
     for p in reversed(paths):
@@ -22,7 +22,7 @@ def _warm_worker(paths, settings, warm, forbidden, secrets) -> None:
     try:
         from .processes import POOL
 
-        POOL.release(POOL.acquire(settings, warm, forbidden, secrets))
+        POOL.release(POOL.acquire(settings, warm, forbidden, secrets, forbidden_ops))
     except Exception:  # noqa: BLE001 - the first job reports a broken sandbox itself
         pass
 
@@ -47,7 +47,8 @@ def run_pool(jobs, workers: int, spec, settings):
     from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("spawn")
-    init = (tuple(spec.python_path), settings.sandbox, spec.warm, spec.forbidden, spec.secrets)
+    init = (tuple(spec.python_path), settings.sandbox, spec.warm, spec.forbidden, spec.secrets,
+            spec.forbidden_ops)
 
     def new_pool():
         return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_warm_worker,

@@ -1,21 +1,28 @@
 """The sandbox side of the grader: a warm zygote and the student processes it forks.
 
-This file runs INSIDE the sandbox (it is sent in as source, beside ``wire.py`` and
-``confinement.py``, which it imports as ``_ag_wire`` and ``_ag_confinement``): the life
-cycle of the processes and the server that answers the grader. It holds nothing secret: no checks, no expected values,
-no course files. It imports only the standard library and NumPy (and whatever the
-assignment warms up, e.g. torch).
+This file runs INSIDE the sandbox (it is sent in as source, beside ``wire.py``,
+``guards.py`` and ``confinement.py``, which it imports as ``_ag_wire``, ``_ag_guards``
+and ``_ag_confinement``): the life cycle of the processes and the server that answers
+the grader. It holds nothing secret: no checks, no expected values, no course files. It
+imports only the standard library and NumPy (and whatever the assignment warms up,
+e.g. torch).
 
 Process tree inside the sandbox (bubblewrap, own PID namespace):
 
-* the zygote imports the warm modules once, replaces the forbidden reference
-  functions by ones that raise, makes itself undumpable (no ptrace, no
-  ``/proc/<pid>/mem``), then waits for ``spawn`` requests on its control socket;
-* for each notebook it forks a student process with a fresh socket (passed to the
-  grader with SCM_RIGHTS), clean scratch files, rlimits and a seccomp filter that
-  forbids new processes, ``execve``, ptrace, mounts and signals to other
-  processes; that process runs the submission's cells and answers the grader's
-  calls, one request at a time.
+* the zygote closes every descriptor it did not ask for, imports the warm modules
+  once, makes itself undumpable (no ptrace, no ``/proc/<pid>/mem``), notes its own
+  state (:func:`_ag_confinement.process_state`), then waits for requests on its control
+  socket;
+* before each fork it kills what is left of the previous student, wipes every writable
+  place (the scratch ``/tmp`` and ``/dev/shm``), and checks that it is still the
+  process it was: the same state, empty scratch spaces, no IPC objects, no children.
+  If something cannot be put back it refuses to fork and the grader replaces it;
+* each student process gets a fresh socket (passed to the grader with SCM_RIGHTS), its
+  files, rlimits and a seccomp filter (no processes, no threads, nothing that reaches
+  another process); it runs the submission's cells and answers the grader's calls, one
+  request at a time. A call the grader makes while its reference-call guard is armed
+  runs inside ``guards.watch`` with the same forbidden names, and the hits go back with
+  the reply; arguments the call changed in place go back too.
 """
 
 from __future__ import annotations
@@ -36,7 +43,12 @@ import traceback
 import types
 
 import _ag_wire as wire  # noqa: I001 - registered by the bootstrap
+import _ag_guards as guards  # noqa: I001 - registered by the bootstrap
 import _ag_confinement as confinement  # noqa: I001 - registered by the bootstrap
+
+SANDBOX_MODULES = ("_ag_wire", "_ag_guards", "_ag_confinement", "_ag_runtime", "_ag_boot")
+#: ``guards.Forbidden`` objects by (names, operators), resolved in the zygote once.
+FORBIDDEN: dict = {}
 
 
 # ---------------------------------------------------------------------------
@@ -101,16 +113,53 @@ def _wipe(path: str, keep: set) -> None:
             pass
 
 
-def _write_files(workdir: str, files, buffers) -> None:
+def _leftovers(path: str, keep: set) -> list:
+    """What is still under ``path`` besides the mount points and their folders."""
+    out = []
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return out
+    for entry in entries:
+        if entry.path in keep:
+            continue
+        if any(k.startswith(entry.path + "/") for k in keep) and entry.is_dir(follow_symlinks=False):
+            out += _leftovers(entry.path, keep)
+        else:
+            out.append(entry.path)
+    return out
+
+
+def _used_blocks(path: str) -> int:
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return 0
+    return st.f_blocks - st.f_bfree
+
+
+def _write_files(workdir: str, files, buffers) -> list:
+    """Write the submission's files; the ones that do not fit are reported, not fatal."""
     os.makedirs(workdir, exist_ok=True)
+    problems = []
     for rel, index in files:
-        parts = [p for p in rel.split("/") if p]
-        if not parts or any(p in (".", "..") for p in parts) or rel.startswith("/"):
+        parts = [p for p in str(rel).split("/") if p]
+        if not parts or any(p in (".", "..") for p in parts) or str(rel).startswith("/"):
+            problems.append(f"{str(rel)[:100]!r} is not a relative path; not copied")
             continue
         dest = os.path.join(workdir, *parts)
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        with open(dest, "wb") as fh:
-            fh.write(buffers[index])
+        try:
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            with open(dest, "wb") as fh:
+                fh.write(buffers[index])
+        except (OSError, IndexError, TypeError) as exc:
+            problems.append(f"{'/'.join(parts)[:100]} could not be copied into the sandbox "
+                            f"({type(exc).__name__}: {exc}"[:300] + ")")
+            try:
+                os.unlink(dest)
+            except OSError:
+                pass
+    return problems
 
 
 def _warm(modules) -> list:
@@ -124,32 +173,145 @@ def _warm(modules) -> list:
     if torch is not None:
         try:
             torch.set_num_threads(1)
-            # The first optimizer a student creates imports torch._dynamo (1-2 s): once here.
-            importlib.import_module("torch._dynamo")
+            torch.set_num_interop_threads(1)
         except Exception:  # noqa: BLE001
             pass
-    # Forked students neither rescan nor copy (on a collection) the warm modules' objects.
-    gc.freeze()
+        if any(_trains(m) for m in modules):
+            try:
+                # The first optimizer a student creates imports torch._dynamo (1-2 s): once
+                # here, when the notebook builds torch models (not when torch is only named
+                # among the forbidden references)
+                importlib.import_module("torch._dynamo")
+            except Exception:  # noqa: BLE001
+                pass
     return failed
 
 
-def zygote_main(ctl_fd: int) -> None:
+def _trains(module: str) -> bool:
+    """Whether a notebook importing ``module`` builds and trains torch models."""
+    return module.startswith(("torch.optim", "torch.nn.modules", "torch.utils.data",
+                              "cnnbook.torch")) or module in ("torch.nn",)
+
+
+class _Zygote:
+    """The zygote's bookkeeping: its baseline, its writable places, its children."""
+
+    def __init__(self, ctl, cfg):
+        self.ctl = ctl
+        self.workdir = cfg["workdir"]
+        self.scratch = [str(p) for p in cfg.get("scratch", [])]
+        self.keep = set()
+        for root in self.scratch:
+            self.keep |= _mountpoints(root) - {root}
+        self.children: dict = {}
+        self.baseline = None
+        self.blocks: dict = {}
+
+    def settle(self) -> None:
+        """Note the state every fork must start from."""
+        self.blocks = {root: _used_blocks(root) for root in self.scratch}
+        self.baseline = confinement.process_state()
+
+    def clean(self) -> list:
+        """Kill what is left, wipe, and check this process: what is still wrong."""
+        for pid in list(self.children):
+            self.reap(pid, kill=True, timeout=5.0)
+        for root in self.scratch:
+            try:
+                os.chmod(root, 0o1777)  # a student may have taken its own permission away
+            except OSError:
+                pass
+            _wipe(root, self.keep)
+        problems = []
+        for root in self.scratch:
+            left = _leftovers(root, self.keep)
+            if left:
+                problems.append(f"{len(left)} files left in {root}")
+            if _used_blocks(root) > self.blocks.get(root, 0):
+                problems.append(f"{root} is not empty")
+        changes = confinement.state_changes(self.baseline)
+        if changes:
+            confinement.restore_state(self.baseline)
+            changes = confinement.state_changes(self.baseline)
+        problems += [f"its {name} changed" for name in changes]
+        return problems
+
+    def reap(self, pid: int, kill: bool, timeout: float):
+        """``(status dict or None, CPU seconds or None)``."""
+        if pid not in self.children:
+            return None, None
+        if kill:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                done, st, usage = os.wait4(pid, os.WNOHANG)
+            except ChildProcessError:
+                self.children.pop(pid, None)
+                return None, None
+            if done:
+                self.children.pop(pid, None)
+                return _status(st), usage.ru_utime + usage.ru_stime
+            if time.monotonic() > deadline:
+                return None, None
+            time.sleep(0.002)
+
+    def spawn(self, req, bufs) -> None:
+        ctl = self.ctl
+        problems = self.clean()
+        if problems:
+            ctl.sendall(b"E")
+            wire.send_frame(ctl, {"ok": False, "tainted": True,
+                                  "error": "the sandbox is not as it started: " + "; ".join(problems)})
+            return
+        notes = _write_files(self.workdir, req.get("files", []), bufs)
+        a, b = socket.socketpair()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            a.close()
+            b.close()
+            ctl.sendall(b"E")
+            wire.send_frame(ctl, {"ok": False, "error": f"could not fork: {exc}"})
+            return
+        if pid == 0:
+            code = 70
+            try:
+                ctl.close()
+                a.close()
+                student_main(b, req, self.workdir)
+                code = 0
+            finally:
+                os._exit(code)
+        b.close()
+        confinement.start_cpu_limit(pid, (req.get("limits") or {}).get("cpu", 600))
+        socket.send_fds(ctl, [b"F"], [a.fileno()])
+        a.close()
+        self.children[pid] = True
+        wire.send_frame(ctl, {"ok": True, "pid": pid, "notes": notes})
+
+
+def zygote_main(ctl) -> None:
     confinement.die_with_parent()
-    ctl = socket.socket(fileno=ctl_fd)
+    confinement.close_fds([ctl.fileno()])
     cfg, _ = wire.recv_frame(ctl)
     failed = _warm(cfg.get("warm", []))
-    guards = confinement.install_guards(cfg.get("forbidden", []))
-    workdir = cfg["workdir"]
-    scratch = cfg.get("scratch", [])
-    keep = set()
-    for root in scratch:
-        keep |= _mountpoints(root) - {root}
+    # the reference-call guard for the manifest's names, resolved once for every student
+    key = (tuple(str(n) for n in cfg.get("forbidden", [])),
+           tuple(sorted(str(o) for o in cfg.get("forbidden_ops", []))))
+    FORBIDDEN[key] = guards.Forbidden(*key)
+    gc.collect()
+    # Forked students neither rescan nor copy (on a collection) the warm modules' objects.
+    gc.freeze()
+    z = _Zygote(ctl, cfg)
     confinement.set_undumpable()
+    z.settle()
     vm = confinement.vmsize()
-    wire.send_frame(ctl, {"ok": True, "failed_imports": failed, "guards": guards,
-                          "vmsize": vm, "pid": os.getpid(),
-                          "python": sys.version.split()[0]})
-    children: dict = {}
+    wire.send_frame(ctl, {"ok": True, "failed_imports": failed, "vmsize": vm,
+                          "pid": os.getpid(), "python": sys.version.split()[0]})
     while True:
         try:
             req, bufs = wire.recv_frame(ctl)
@@ -157,64 +319,30 @@ def zygote_main(ctl_fd: int) -> None:
             break
         op = req.get("op")
         if op == "spawn":
-            for root in scratch:
-                _wipe(root, keep)
-            try:
-                _write_files(workdir, req.get("files", []), bufs)
-            except OSError as exc:
-                ctl.sendall(b"E")
-                wire.send_frame(ctl, {"ok": False, "error": f"could not write files: {exc}"})
-                continue
-            a, b = socket.socketpair()
-            try:
-                pid = os.fork()
-            except OSError as exc:
-                a.close()
-                b.close()
-                ctl.sendall(b"E")
-                wire.send_frame(ctl, {"ok": False, "error": f"could not fork: {exc}"})
-                continue
-            if pid == 0:
-                code = 70
-                try:
-                    ctl.close()
-                    a.close()
-                    student_main(b, req, workdir)
-                    code = 0
-                finally:
-                    os._exit(code)
-            b.close()
-            socket.send_fds(ctl, [b"F"], [a.fileno()])
-            a.close()
-            children[pid] = True
-            wire.send_frame(ctl, {"ok": True, "pid": pid})
+            z.spawn(req, bufs)
         elif op in ("kill", "reap"):
             pid = req.get("pid")
-            if pid not in children:
+            if pid not in z.children:
                 wire.send_frame(ctl, {"ok": False, "error": "unknown process"})
                 continue
-            if op == "kill":
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            deadline = time.monotonic() + float(req.get("timeout", 5))
-            status = None
-            while True:
-                done, st = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    status = _status(st)
-                    del children[pid]
-                    break
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.005)
-            wire.send_frame(ctl, {"ok": True, "status": status})
+            status, cpu = z.reap(pid, op == "kill", float(req.get("timeout", 5)))
+            wire.send_frame(ctl, {"ok": True, "status": status, "cpu": cpu})
+        elif op == "cpu":
+            pid, until = req.get("pid"), req.get("until")
+            used, bound = None, False
+            if pid in z.children:
+                used, bound = confinement.cpu_limit(
+                    pid, float(req.get("allow", 0)),
+                    float(until) if isinstance(until, (int, float)) else None)
+            wire.send_frame(ctl, {"ok": True, "cpu": used, "by_until": bound})
+        elif op == "check":
+            problems = z.clean()
+            wire.send_frame(ctl, {"ok": not problems, "problems": problems})
         elif op == "ping":
             wire.send_frame(ctl, {"ok": True})
         elif op == "exit":
             break
-    for pid in list(children):
+    for pid in list(z.children):
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -368,12 +496,8 @@ def _error_info(exc: BaseException) -> dict:
         pass
     cls = type(exc)
     bases = [c.__name__ for c in cls.__mro__ if c.__module__ == "builtins"]
-    info = {"type": cls.__name__[:100], "msg": msg[:4000], "where": frames[-6:],
+    return {"type": cls.__name__[:100], "msg": msg[:4000], "where": frames[-6:],
             "bases": bases[:8]}
-    forbidden = getattr(exc, "_ag_forbidden", None)
-    if isinstance(forbidden, str):
-        info["forbidden"] = forbidden
-    return info
 
 
 def student_main(sock, cfg: dict, workdir: str) -> None:
@@ -383,14 +507,18 @@ def student_main(sock, cfg: dict, workdir: str) -> None:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
+    confinement.close_fds([sock.fileno()])
     limits = cfg.get("limits", {})
     confinement.set_limits(limits)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    os.umask(0o022)
     os.chdir(workdir)
     os.environ["HOME"] = workdir
     sys.path.insert(0, workdir)
     main = types.ModuleType("__main__")
     sys.modules["__main__"] = main
+    for name in SANDBOX_MODULES:  # the grader's machinery is not the submission's to import
+        sys.modules.pop(name, None)
     ns = main.__dict__
     ns["__builtins__"] = builtins
     shell = _Shell(ns)
@@ -406,6 +534,55 @@ def student_main(sock, cfg: dict, workdir: str) -> None:
     _seed(int(cfg.get("seed", 0)))
     secured = confinement.install_seccomp() if cfg.get("seccomp", True) else False
     Server(sock, ns, out, limits, secured).serve()
+
+
+# ---------------------------------------------------------------------------
+# arguments changed in place
+# ---------------------------------------------------------------------------
+
+def _snapshot(obj):
+    """What ``obj`` holds now, to tell later whether a call changed it in place."""
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(obj, np.ndarray):
+        return (obj.shape, obj.dtype.str, obj.tobytes())
+    if isinstance(obj, list):
+        return list(obj)
+    if isinstance(obj, dict):
+        return list(obj.items())
+    if isinstance(obj, set):
+        return set(obj)
+    if isinstance(obj, bytearray):
+        return bytes(obj)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(obj, torch.Tensor):
+        t = obj.detach()
+        return (tuple(t.shape), str(t.dtype), t.clone())
+    return None
+
+
+def _changed(obj, snap) -> bool:
+    try:
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(obj, np.ndarray):
+            return snap != (obj.shape, obj.dtype.str, obj.tobytes())
+        if isinstance(obj, list):
+            return len(obj) != len(snap) or any(a is not b for a, b in zip(obj, snap))
+        if isinstance(obj, dict):
+            now = list(obj.items())
+            return len(now) != len(snap) or any(
+                ka is not kb or va is not vb for (ka, va), (kb, vb) in zip(now, snap))
+        if isinstance(obj, set):
+            return len(obj) != len(snap) or not all(any(a is b for b in snap) or a in snap
+                                                    for a in obj)
+        if isinstance(obj, bytearray):
+            return bytes(obj) != snap
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(obj, torch.Tensor):
+            t = obj.detach()
+            return (tuple(t.shape), str(t.dtype)) != snap[:2] or not torch.equal(t, snap[2])
+    except BaseException:  # noqa: BLE001 - a lying element: say it changed
+        return True
+    return False
 
 
 class Server:
@@ -458,17 +635,10 @@ class Server:
         grader_function.__name__ = f"grader_function_{cb_id}"
         return grader_function
 
-    def _send_value(self, value, extra=None) -> None:
-        node, bufs = wire.encode(value, fallback=self._handle)
-        self._reply({"ok": True, "v": node, **(extra or {})}, bufs)
-
     def _reply(self, header, bufs=()) -> None:
         text, total = self.out.take()
         header["out"] = text
         header["out_total"] = total
-        if confinement.forbidden_hits:
-            header["fx"] = list(dict.fromkeys(confinement.forbidden_hits))[:10]
-            confinement.forbidden_hits.clear()
         wire.send_frame(self.sock, header, bufs)
 
     # loop -----------------------------------------------------------------
@@ -485,23 +655,72 @@ class Server:
             try:
                 self.dispatch(op, req, bufs)
             except BaseException as exc:  # noqa: BLE001 - anything the submission raises
-                try:
-                    self._reply({"ok": False, "err": _error_info(exc)})
-                except BaseException as exc2:  # noqa: BLE001 - even reporting failed
-                    wire.send_frame(self.sock, {"ok": False, "err": {
-                        "type": "RuntimeError", "msg": f"could not report an error: {exc2!r}"[:500],
-                        "where": [], "bases": ["RuntimeError"]}})
+                self._fail(exc)
+
+    def _fail(self, exc, extra=None, bufs=()) -> None:
+        try:
+            self._reply({"ok": False, "err": _error_info(exc), **(extra or {})}, bufs)
+        except BaseException as exc2:  # noqa: BLE001 - even reporting failed
+            wire.send_frame(self.sock, {"ok": False, "err": {
+                "type": "RuntimeError", "msg": f"could not report an error: {exc2!r}"[:500],
+                "where": [], "bases": ["RuntimeError"]}})
+
+    def _guard(self, req):
+        """The watch a guarded request runs under (None: the grader armed nothing)."""
+        spec = req.get("guard")
+        if type(spec) is not dict:
+            return None
+        names, ops = spec.get("names", []), spec.get("ops", [])
+        if type(names) is not list or type(ops) is not list:
+            raise wire.ProtocolError("bad guard")
+        key = (tuple(str(n) for n in names), tuple(sorted(str(o) for o in ops)))
+        forbidden = FORBIDDEN.get(key)
+        if forbidden is None:
+            forbidden = FORBIDDEN[key] = guards.Forbidden(*key)
+        return forbidden
+
+    def _run(self, req, bufs, body) -> None:
+        """Run ``body(args)`` (student code), guarded when the grader asked; reply with its
+        value, the arguments it changed in place and the references it reached."""
+        memo: list = []
+        args = wire.decode(req["v"], bufs, self._resolve, memo=memo) if "v" in req else None
+        snaps = [_snapshot(o) for o in memo]
+        forbidden = self._guard(req)
+        hits: list = []
+        error = None
+        try:
+            if forbidden is None:
+                value = body(args)
+            else:
+                with guards.watch(forbidden) as hits:
+                    value = body(args)
+        except BaseException as exc:  # noqa: BLE001 - the submission's
+            error, value = exc, None
+        extra, out = {}, []
+        if hits:
+            extra["fx"] = [str(h)[:200] for h in hits[:10]]
+        known = {id(o): i for i, o in enumerate(memo)}
+        sync = []
+        for i, (obj, snap) in enumerate(zip(memo, snaps)):
+            if snap is not None and _changed(obj, snap):
+                node, _ = wire.encode(obj, fallback=self._handle, known=known, buffers=out,
+                                      top_by_value=True)
+                sync.append([i, node])
+        if sync:
+            extra["sync"] = sync
+        if error is not None:
+            self._fail(error, extra, out)
+            return
+        node, _ = wire.encode(value, fallback=self._handle, known=known, buffers=out)
+        self._reply({"ok": True, "v": node, **extra}, out)
 
     def dispatch(self, op, req, bufs) -> None:
         h = self.handles
         if op == "exec":
-            confinement.cpu_budget(req.get("cpu"))
             run_cell(_transform(req["src"]), f"<{req.get('name', 'cell')}>", self.ns)
             self._reply({"ok": True})
         elif op == "begin":
             _seed(int(req["seed"]))
-            confinement.cpu_budget(req.get("cpu"))
-            confinement.forbidden_hits.clear()
             self.mark = self.next_id
             self._reply({"ok": True})
         elif op == "end":
@@ -520,25 +739,30 @@ class Server:
             self._reply({"ok": True, "found": found, "v": node}, out)
         elif op == "call":
             target = self._target(req)
-            args, kwargs = wire.decode(req["v"], bufs, self._resolve)
-            self._send_value(target(*args, **kwargs))
+            self._run(req, bufs, lambda a: target(*a[0], **a[1]))
         elif op == "getattr":
-            self._send_value(getattr(self._target(req), req["name"]))
+            target, name = self._target(req), str(req["name"])
+            self._run(req, bufs, lambda a: getattr(target, name))
         elif op == "setattr":
-            setattr(self._target(req), req["name"], wire.decode(req["v"], bufs, self._resolve))
-            self._reply({"ok": True})
+            target, name = self._target(req), str(req["name"])
+            self._run(req, bufs, lambda a: setattr(target, name, a))
         elif op == "getitem":
-            self._send_value(self._target(req)[wire.decode(req["v"], bufs, self._resolve)])
+            target = self._target(req)
+            self._run(req, bufs, lambda a: target[a])
         elif op == "len":
-            self._send_value(len(self._target(req)))
+            target = self._target(req)
+            self._run(req, bufs, lambda a: len(target))
         elif op == "iter":
-            items = []
-            limit = int(req.get("max", 100000))
-            for item in self._target(req):
-                items.append(item)
-                if len(items) >= limit:
-                    raise ValueError(f"more than {limit} items")
-            self._send_value(items)
+            target, limit = self._target(req), int(req.get("max", 100000))
+
+            def items(_a):
+                out = []
+                for item in target:
+                    out.append(item)
+                    if len(out) >= limit:
+                        raise ValueError(f"more than {limit} items")
+                return out
+            self._run(req, bufs, items)
         elif op == "ping":
             self._reply({"ok": True, "secured": self.secured})
         else:
@@ -552,7 +776,3 @@ class Server:
 
 
 _MISSING = object()
-
-
-def main(argv) -> None:
-    zygote_main(int(argv[1]))

@@ -9,11 +9,17 @@ fresh builtin (``int``, ``float``, ``str``, ``list``...) or an exact ``numpy.nda
 This file is also the sandbox's copy of the protocol (it is sent into the sandbox as
 source), so it imports only the standard library and NumPy (torch when already loaded).
 
-Node tags: ``none bool int float complex str bytes list tuple set frozenset dict nd
-npscalar dtype tensor tdtype slice range ellipsis`` (plain data), ``h`` (an object
-that stays in the sandbox: a handle), ``ref`` (a handle sent back), ``cb`` (a grader
-callable the sandbox may call back), ``npgen``/``tgen`` (random generator states sent
-into the sandbox).
+Node tags: ``none bool int float complex str bytes bytearray list tuple set frozenset
+dict nd npscalar dtype tensor tdtype slice range ellipsis`` (plain data), ``h`` (an
+object that stays in the sandbox: a handle), ``ref`` (a handle sent back), ``cb`` (a
+grader callable the sandbox may call back), ``npgen``/``tgen`` (random generator states
+sent into the sandbox).
+
+Identity, when asked for (``memo``): every mutable container (list, dict, set,
+bytearray, array, tensor) is numbered in the order it is met; a second occurrence of the
+same object travels as ``alias`` (so ``f(x, x)`` and a list holding itself arrive as
+they left), and ``argref`` names an object of the request a reply refers to (a result
+that IS an argument comes back as the caller's own object).
 """
 
 from __future__ import annotations
@@ -118,7 +124,11 @@ def recv_frame(sock, deadline=None, max_bytes: int = 1 << 40):
     try:
         header = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"header is not JSON: {exc}") from None
+        raise ProtocolError(f"header is not JSON: {str(exc)[:200]}") from None
+    except RecursionError:
+        raise ProtocolError("header is nested too deeply") from None
+    except MemoryError:
+        raise ProtocolError("header is too large to read") from None
     if type(header) is not dict:
         raise ProtocolError("header is not a JSON object")
     (count,) = _U32.unpack(recv_exact(sock, 4, deadline))
@@ -151,17 +161,39 @@ class Unencodable(TypeError):
     """A value has no by-value form and the caller gave no fallback."""
 
 
-def encode(obj, fallback=None):
+def _mutable(x) -> bool:
+    """Whether ``x`` is a container a call could change in place (numbered in a memo)."""
+    return isinstance(x, (list, dict, set, bytearray, np.ndarray)) or _is_tensor(x)
+
+
+def encode(obj, fallback=None, memo=None, known=None, buffers=None, top_by_value=False):
     """``(node, buffers)`` for ``obj``. ``fallback(obj) -> node`` handles objects with
     no by-value form (a handle on the sandbox side, a ref or callback on the grader
-    side); without one they raise :class:`Unencodable`."""
-    buffers = []
+    side); without one they raise :class:`Unencodable`.
+
+    ``memo``: a list that receives every mutable container in the order it is numbered;
+    repeats then travel as aliases. ``known``: ``{id(obj): index}`` of another message's
+    objects, sent as ``argref`` (``top_by_value``: not ``obj`` itself). ``buffers``: a
+    list to append the raw buffers to (several values in one frame)."""
+    buffers = [] if buffers is None else buffers
     count = [0]
+    seen: dict = {}
 
     def enc(x, depth):
         count[0] += 1
         if depth > MAX_DEPTH or count[0] > MAX_NODES:
             raise Unencodable("value is nested too deeply or has too many parts")
+        if known is not None and (depth or not top_by_value):
+            i = known.get(id(x))
+            if i is not None and _mutable(x):
+                return {"t": "argref", "i": i}
+        if memo is not None and id(x) in seen and seen[id(x)][0] is x:
+            return {"t": "alias", "i": seen[id(x)][1]}
+
+        def number():
+            if memo is not None and _mutable(x):
+                seen[id(x)] = (x, len(memo))
+                memo.append(x)
         t = type(x)
         if x is None:
             return {"t": "none"}
@@ -172,6 +204,7 @@ def encode(obj, fallback=None):
         if isinstance(x, np.ndarray):
             node = _enc_array(x, buffers)
             if node is not None:
+                number()
                 return node
         elif isinstance(x, np.generic):
             node = _enc_npscalar(x, buffers)
@@ -180,6 +213,7 @@ def encode(obj, fallback=None):
         elif _is_tensor(x):
             node = _enc_tensor(x, buffers)
             if node is not None:
+                number()
                 return node
         elif isinstance(x, int):
             return {"t": "int", "v": str(int.__index__(x))}
@@ -190,7 +224,11 @@ def encode(obj, fallback=None):
             return {"t": "complex", "re": float.hex(c.real), "im": float.hex(c.imag)}
         elif isinstance(x, str):
             return {"t": "str", "v": str.__str__(x)}
-        elif isinstance(x, (bytes, bytearray)):
+        elif isinstance(x, bytearray):
+            number()
+            buffers.append(bytes(x))
+            return {"t": "bytearray", "b": len(buffers) - 1}
+        elif isinstance(x, bytes):
             buffers.append(bytes(x))
             return {"t": "bytes", "b": len(buffers) - 1}
         elif isinstance(x, np.dtype) and _DTYPE_RE.match(x.str):
@@ -217,12 +255,16 @@ def encode(obj, fallback=None):
         elif isinstance(x, tuple):
             return {"t": "tuple", "v": [enc(v, depth + 1) for v in tuple.__iter__(x)]}
         elif isinstance(x, list):
+            number()
             return {"t": "list", "v": [enc(v, depth + 1) for v in list.__iter__(x)]}
         elif isinstance(x, (set, frozenset)):
+            if isinstance(x, set):
+                number()
             items = list(set.__iter__(x) if isinstance(x, set) else frozenset.__iter__(x))
             return {"t": "frozenset" if isinstance(x, frozenset) else "set",
                     "v": [enc(v, depth + 1) for v in items]}
         elif isinstance(x, dict):
+            number()
             keys, values = [], []
             for k, v in dict.items(x):
                 keys.append(enc(k, depth + 1))
@@ -240,7 +282,8 @@ def _enc_array(x, buffers):
     dt = x.dtype
     if dt.hasobject or dt.fields is not None or not _DTYPE_RE.match(dt.str):
         return None
-    a = np.ascontiguousarray(x)
+    # not np.ascontiguousarray: it turns a 0-d array into a 1-d one
+    a = x if x.flags.c_contiguous else np.array(x, order="C", copy=True)
     if a.ndim > MAX_NDIM:
         return None
     buffers.append(a.reshape(-1).view(np.uint8) if a.size else b"")
@@ -305,12 +348,19 @@ def _enc_npgen(x):
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 
 
-def decode(node, buffers, resolve=None):
+def decode(node, buffers, resolve=None, memo=None, refs=None):
     """The value of ``node``. Everything is checked: unknown tags, bad dtypes, sizes
     that disagree with the data, too much nesting all raise :class:`ProtocolError`.
     ``resolve(node)`` turns ``h``/``ref``/``cb``/``npgen``/``tgen`` nodes into objects;
-    without it those tags are refused."""
+    without it those tags are refused. ``memo``: a list receiving the mutable containers
+    in the order :func:`encode` numbered them (``alias`` nodes need it); ``refs``: the
+    objects ``argref`` nodes may name."""
     count = [0]
+    numbered = [] if memo is None else memo
+
+    def number(obj):
+        numbered.append(obj)
+        return obj
 
     def buf(node):
         i = node.get("b")
@@ -350,11 +400,20 @@ def decode(node, buffers, resolve=None):
         except ValueError:
             raise ProtocolError(f"bad {kind} {s[:40]!r}") from None
 
-    def seq(node, depth):
+    def seq(node, depth, into=None):
         v = node.get("v")
         if type(v) is not list:
             raise ProtocolError("bad sequence")
-        return [dec(x, depth + 1) for x in v]
+        out = [] if into is None else into
+        for x in v:
+            out.append(dec(x, depth + 1))
+        return out
+
+    def index(node, pool, what):
+        i = node.get("i")
+        if pool is None or type(i) is not int or not 0 <= i < len(pool):
+            raise ProtocolError(f"bad {what}")
+        return pool[i]
 
     def dec(node, depth):
         count[0] += 1
@@ -383,21 +442,31 @@ def decode(node, buffers, resolve=None):
             return v
         if t == "bytes":
             return bytes(buf(node))
+        if t == "bytearray":
+            return number(bytearray(buf(node)))
         if t == "list":
-            return seq(node, depth)
+            return seq(node, depth, number([]))
         if t == "tuple":
             return tuple(seq(node, depth))
+        if t == "alias":
+            return index(node, None if memo is None else numbered, "alias")
+        if t == "argref":
+            return index(node, refs, "reference to an argument")
         if t in ("set", "frozenset"):
+            out = number(set()) if t == "set" else None
             items = seq(node, depth)
             try:
-                return set(items) if t == "set" else frozenset(items)
+                if out is None:
+                    return frozenset(items)
+                out.update(items)
+                return out
             except TypeError:
                 raise ProtocolError("unhashable set item") from None
         if t == "dict":
             keys, values = node.get("k"), node.get("v")
             if type(keys) is not list or type(values) is not list or len(keys) != len(values):
                 raise ProtocolError("bad dict")
-            out = {}
+            out = number({})
             for k, v in zip(keys, values):
                 key = dec(k, depth + 1)
                 try:
@@ -406,7 +475,7 @@ def decode(node, buffers, resolve=None):
                     raise ProtocolError("unhashable dict key") from None
             return out
         if t == "nd":
-            return array(node)
+            return number(array(node))
         if t == "npscalar":
             dt, data = dtype_of(node.get("d")), buf(node)
             if len(data) != dt.itemsize:
@@ -415,7 +484,7 @@ def decode(node, buffers, resolve=None):
         if t == "dtype":
             return dtype_of(node.get("d"))
         if t == "tensor":
-            return _dec_tensor(node, array(node))
+            return number(_dec_tensor(node, array(node)))
         if t == "tdtype":
             torch = _import_torch()
             name = node.get("v")

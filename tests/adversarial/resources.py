@@ -52,3 +52,50 @@ ATTACKS = [
                           "    except OSError as e:\n        print(e)\n"
                           "ctypes.CDLL(None).ptrace(16, os.getppid(), 0, 0)\n"]}),
 ]
+
+
+_FILL = """\
+import os, errno
+
+def _fill(path, total_mb):
+    written = 0
+    try:
+        with open(path, "wb") as f:
+            for _ in range(total_mb):
+                f.write(b"0" * (1 << 20))
+                written += 1
+    except OSError as e:
+        print(path, errno.errorcode.get(e.errno, e.errno), "after", written, "MB")
+    return written
+
+FILLED = {p: _fill(p, 600) for p in ("/dev/fill", "/dev/shm/fill", "/tmp/fill", "fill",
+                                      "/dev/pts/fill", "/proc/fill")}
+n = 0
+try:
+    while n < 200_000:
+        with open(f"/dev/shm/n{n}", "w"):
+            pass
+        n += 1
+except OSError as e:
+    print("inodes in /dev/shm:", n, e)
+"""
+
+_SLOW_CELL = """\
+import time
+t0 = time.process_time()
+while time.process_time() - t0 < 1.5:
+    pass
+"""
+
+ATTACKS += [
+    Attack("dev_and_shm_fill", "writes 600 MB into /dev, /dev/shm, /tmp, its folder, "
+           "/dev/pts and /proc, and 200,000 files into /dev/shm", before={None: [_FILL]}),
+    Attack("replay_amplification", "a 1.5 s cell, then every later answer ends the process so "
+           "each test replays the slow cell",
+           before={"scale": [_SLOW_CELL]},
+           answers={"scale": "import os\n\ndef scale(x, a):\n    os._exit(0)\n",
+                    "relu": "import os\n\ndef relu_forward(x):\n    os._exit(3)\n\n"
+                            "def relu_backward(dout, cache):\n    os._exit(4)\n"},
+           expect={"test_scale": "crashed", "test_relu_forward": "crashed",
+                   "test_relu_backward": "crashed"}),
+]
