@@ -27,7 +27,7 @@ from autograder.grader import (BatchOptions, GraderSettings, SandboxSettings,  #
                                grade_assignment)
 
 REPO = Path(__file__).resolve().parents[1]
-SHORT = ["ps01", "ps02", "ps03", "ps04", "ps05", "ps06", "ps07"]
+SHORT = ["ps01", "ps02", "ps03", "ps04", "ps05", "ps06", "ps07", "ps08"]
 
 
 def _submissions(short: str) -> tuple:
