@@ -10,15 +10,25 @@ Its seams, from what runs inside the sandbox out to what the instructor reads:
   that nbgrader runs in the student's kernel;
 * the grader's side of the sandbox: :mod:`.bwrap` (the bubblewrap command line, pure
   path logic), :mod:`.processes` (starting the sandbox, talking to a student process),
-  :mod:`.proxy` (stand-ins for the submission's objects), :mod:`.errors`;
+  :mod:`.proxy` (stand-ins for the submission's objects), :mod:`.budget` (what one
+  submission may spend), :mod:`.errors`;
 * what is graded and what came out: :mod:`.settings` (limits), :mod:`.jobs` (one job per
   submission, everything a worker needs), :mod:`.results` (outcomes, :class:`Status`);
-* :mod:`.nbgrader_course` (the course, gradebook and manifests -> jobs) and
-  :mod:`.notebook` (a submitted notebook read as untrusted data);
+* a submission read as data: :mod:`.intake` (the student's folder: no link followed, no
+  special file opened, no size trusted), :mod:`.notebook` (a submitted notebook: cells,
+  problems, the plan of what runs where) and :mod:`.untrusted` (the one helper per place
+  that shows what a submission controls: HTML, terminal, CSV);
+* :mod:`.nbgrader_course` (the course, gradebook and manifests -> jobs);
 * :mod:`.grading`: ``grade_submission(job) -> result``, the pure unit of work;
   :mod:`.runners`: serial, process pool or Dask;
-* :mod:`.gradebook`, :mod:`.feedback`, :mod:`.report`: what the coordinator writes;
-* :mod:`.batch` and :mod:`.cli`: the command.
+* what the coordinator writes: :mod:`.outputs` (as results come: feedback pages, grades
+  CSV, ``results.json``), :mod:`.feedback` (a student's page), :mod:`.report` (the CSV and
+  the printed summary), :mod:`.class_report` (what the class got wrong),
+  :mod:`.gradebook` and :mod:`.autograded` (nbgrader's gradebook and the autograded
+  notebook that formgrader and ``generate_feedback`` read);
+* :mod:`.batch` and :mod:`.cli`: the command;
+* :mod:`.nbgrader_hooks`: nbgrader's own ``autograde`` and ``generate_feedback`` made safe
+  for this course (installed by ``exercises/nbgrader_config.py``; not used by the command).
 """
 
 from .batch import BatchOptions, BatchReport, grade_assignment
