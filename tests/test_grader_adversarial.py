@@ -159,7 +159,6 @@ def test_adversarial_corpus(tmp_path, monkeypatch):
         assert not any(abs(n - v) < 1e-4 for n in numbers for v in secret), shown
     scale = by_student["infinite_loop"].tests[0]
     assert "timed out" in scale.message
-    assert "reference implementation" in by_student["call_reference"].tests[3].message
 
 
 def _check_intake(report, course: Path, checks: Path, tmp_path: Path) -> None:

@@ -101,6 +101,8 @@ def test_real_assignment(course, tmp_path):
     if "attacker" in by:
         tests = {t.grade_id: t for t in by["attacker"].tests}
         assert tests["test_conv_output_size"].status == "forbidden"
-        assert tests["test_conv2d_forward"].status == "forbidden"
+        # test_conv2d_forward also compares the loops, which end the process first
+        assert tests["test_conv2d_forward"].status == "crashed"
+        assert tests["test_conv2d_forward_speed"].status == "forbidden"
         assert tests["test_conv2d_forward_loops"].status == "crashed"
         assert tests["test_conv_params"].passed

@@ -84,7 +84,8 @@ def test_guard_routes_and_in_place_changes(tmp_path, monkeypatch):
     text = harness.table(verdicts)
     print("\n" + text)
     assert not [v for v in verdicts if v.failures], "attacks that got through:\n" + text
-    for name in ("reference_by_name", "reference_through_aten", "guard_switched_off"):
+    for name in ("reference_by_name", "reference_then_alias", "reference_through_aten",
+                 "guard_switched_off"):
         conv = {t.grade_id: t for t in by[name].tests}["test_conv_output_size"]
         assert "reference implementation" in conv.message, conv.message
     aten = {t.grade_id: t for t in by["reference_through_aten"].tests}["test_conv_output_size"]

@@ -140,13 +140,6 @@ ATTACKS = [
            answers={"scale": "def scale(x, a):\n    np.random.seed(0)\n"
                              "    return (np.random.normal(size=x.shape) * 2.0).astype(x.dtype)\n"},
            expect={"test_scale": False}),
-    Attack("call_reference", "conv_output_size calls cnnbook's reference, then an alias",
-           answers={"conv_output_size":
-                    "import cnnbook.shapes\nfrom cnnbook.shapes import conv_output_size as _ref\n\n"
-                    "def conv_output_size(size, kernel, stride=1, padding=0):\n    try:\n"
-                    "        return cnnbook.shapes.conv_output_size(size, kernel, stride, padding)\n"
-                    "    except Exception:\n        return _ref(size, kernel, stride, padding)\n"},
-           expect={"test_conv_output_size": "forbidden"}),
     Attack("hoard_inputs", "keeps the hidden inputs, prints and raises them in a later cell",
            answers={"scale": _LEAK},
            after={"test_scale": ["print(LEAKED)\nraise ValueError(repr(LEAKED))\n"]}),
@@ -306,6 +299,13 @@ GUARDED = [
     Attack("reference_by_name", "conv_output_size calls cnnbook's reference by name",
            answers={"conv_output_size": "import cnnbook.shapes\n\n" + _CONV +
                     "    return cnnbook.shapes.conv_output_size(size, kernel, stride, padding)\n"},
+           expect={"test_conv_output_size": "forbidden"}),
+    Attack("reference_then_alias", "calls cnnbook's reference, then, if that raised, an alias of it",
+           answers={"conv_output_size":
+                    "import cnnbook.shapes\nfrom cnnbook.shapes import conv_output_size as _ref\n\n"
+                    "def conv_output_size(size, kernel, stride=1, padding=0):\n    try:\n"
+                    "        return cnnbook.shapes.conv_output_size(size, kernel, stride, padding)\n"
+                    "    except Exception:\n        return _ref(size, kernel, stride, padding)\n"},
            expect={"test_conv_output_size": "forbidden"}),
     Attack("reference_alias_in_closure", "the reference kept in a closure under another name",
            answers={"conv_output_size": "from cnnbook.shapes import conv_output_size as _r\n\n"
