@@ -7,17 +7,11 @@ layouts and layer names...); every hidden test that uses it must pass, in-proces
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from mutants import corpus  # noqa: E402
-from mutants.alternatives import ALTERNATIVES  # noqa: E402
-
-import autograder.assignments as manifests  # noqa: E402
+import autograder.assignments as manifests
+from mutants import corpus
+from mutants.alternatives import ALTERNATIVES
 
 CASES = [(assignment, alt) for assignment, alts in ALTERNATIVES.items() for alt in alts]
 

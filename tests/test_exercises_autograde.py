@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from mutants import leaks
 from test_exercises_release import ASSIGNMENTS, copy_course, course
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from mutants import leaks  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

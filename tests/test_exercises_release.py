@@ -19,12 +19,10 @@ from pathlib import Path
 
 import pytest
 
+import autograder.assignments as manifests
+
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "exercises"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import autograder.assignments as manifests  # noqa: E402
 
 
 def load_course_module():

@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from mutants import harness  # noqa: E402
-from mutants.alternatives import ALTERNATIVES  # noqa: E402
-
-from adversarial.tinycourse import generate  # noqa: E402
-from autograder import seeds  # noqa: E402
-from autograder.grader import (BatchOptions, GraderSettings, SandboxSettings,  # noqa: E402
-                               grade_assignment)
+from adversarial.tinycourse import generate
+from autograder import seeds
+from autograder.grader import BatchOptions, GraderSettings, SandboxSettings, grade_assignment
+from mutants import harness
+from mutants.alternatives import ALTERNATIVES
 
 REPO = Path(__file__).resolve().parents[1]
 SHORT = ["ps01", "ps02", "ps03", "ps04", "ps05", "ps06", "ps07", "ps08"]
