@@ -9,14 +9,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from cnnbook.explorers import backprop as bp  # noqa: E402
-from cnnbook.explorers import convolution as cv  # noqa: E402
+from cnnbook.explorers import backprop as bp
+from cnnbook.explorers import convolution as cv
 
-from cnnbook.explorers.component import read_output  # noqa: E402
+from cnnbook.explorers.component import read_output
 
 
 def number(text: str) -> float:

@@ -7,14 +7,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from cnnbook.explorers import pooling as P  # noqa: E402
-from cnnbook.explorers import receptive_field as R  # noqa: E402
-from cnnbook.explorers.component import read_output  # noqa: E402
-from cnnbook.spec import Conv, MaxPool  # noqa: E402
+from cnnbook.explorers import pooling as P
+from cnnbook.explorers import receptive_field as R
+from cnnbook.explorers.component import read_output
+from cnnbook.spec import Conv, MaxPool
 
 
 def number(text: str) -> float:

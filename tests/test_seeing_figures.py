@@ -6,14 +6,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-from cnnbook import seeing  # noqa: E402
-from cnnbook.seeing.figures import DIVERGING  # noqa: E402
-from cnnbook.seeing.transfer import TransferResult  # noqa: E402
+from cnnbook import seeing
+from cnnbook.seeing.figures import DIVERGING
+from cnnbook.seeing.transfer import TransferResult
 
 
 def _images_drawn(fig):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from cnnbook import viz, widgets  # noqa: E402
+from cnnbook import viz, widgets
 
 
 @pytest.fixture(autouse=True)

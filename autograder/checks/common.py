@@ -561,7 +561,7 @@ def check(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        __tracebackhide__ = True  # noqa: F841 - read by IPython and pytest
+        __tracebackhide__ = True  # read by IPython and pytest
         try:
             with quiet():
                 return fn(*args, **kwargs)

@@ -243,7 +243,6 @@ def _loaded_block(run, student, label, g, cin, cout, n):
 def _block_output(run, student, label, g, cin, cout, n, xshape):
     """Build ``vgg_block(cin, cout, n)``, load random weights in order, compare its output."""
     import torch
-    import torch.nn.functional as F
 
     block, values = _loaded_block(run, student, label, g, cin, cout, n)
     x = torch.randn(xshape, generator=g)

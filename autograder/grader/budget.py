@@ -64,7 +64,7 @@ class Budget:
         self.replay_used = 0.0
 
     @classmethod
-    def of(cls, settings) -> "Budget":
+    def of(cls, settings) -> Budget:
         return cls(settings.submission_s, settings.submission_cpu_s, settings.replay_s)
 
     # what is left --------------------------------------------------------
@@ -132,7 +132,7 @@ class Overtime:
                 self.fired = True
                 _async_raise(self.thread_id, GraderOvertime)
 
-    def __enter__(self) -> "Overtime":
+    def __enter__(self) -> Overtime:
         self.base = _times_raised()
         self.active = True
         self.timer = threading.Timer(self.seconds, self._fire)

@@ -139,7 +139,7 @@ class Zygote:
         raise ValueError(f"isolation must be 'bwrap' or 'process'; got "
                          f"{self.settings.isolation!r}")
 
-    def start(self) -> "Zygote":
+    def start(self) -> Zygote:
         parent, child = socket.socketpair()
         self._stderr = tempfile.TemporaryFile()
         extra = []
@@ -230,7 +230,7 @@ class Zygote:
             raise SandboxUnavailable(f"the sandbox stopped answering: {exc!r} {self._stderr_tail()}") from None
         return reply, fd
 
-    def spawn(self, files=(), seed: int = 0, limits=None) -> "StudentProcess":
+    def spawn(self, files=(), seed: int = 0, limits=None) -> StudentProcess:
         """A fresh student process with ``files`` ((relative path, bytes) pairs) in its
         working directory. Raises :class:`SandboxUnavailable` when the zygote cannot
         fork or is no longer in its starting state (the caller replaces it)."""

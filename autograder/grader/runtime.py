@@ -42,9 +42,9 @@ import time
 import traceback
 import types
 
-import _ag_wire as wire  # noqa: I001 - registered by the bootstrap
-import _ag_guards as guards  # noqa: I001 - registered by the bootstrap
-import _ag_confinement as confinement  # noqa: I001 - registered by the bootstrap
+import _ag_wire as wire  # registered by the bootstrap
+import _ag_guards as guards  # registered by the bootstrap
+import _ag_confinement as confinement  # registered by the bootstrap
 
 SANDBOX_MODULES = ("_ag_wire", "_ag_guards", "_ag_confinement", "_ag_runtime", "_ag_boot")
 #: ``guards.Forbidden`` objects by (names, operators), resolved in the zygote once.

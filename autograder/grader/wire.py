@@ -514,7 +514,7 @@ def _import_torch():
     torch = _torch()
     if torch is None:
         try:
-            import torch  # noqa: F811 - imported on demand, a NumPy-only grade never needs it
+            import torch  # imported on demand, a NumPy-only grade never needs it
         except ImportError:
             raise ProtocolError("a torch.Tensor arrived but torch is not installed") from None
     return torch

@@ -55,7 +55,7 @@ def _caller_line(tb) -> str:
 
 
 def _fail(name: str, message: str):
-    __tracebackhide__ = True  # noqa: F841 - read by IPython and pytest
+    __tracebackhide__ = True  # read by IPython and pytest
     raise CheckFailed(f"{name}: {message}")
 
 
@@ -103,7 +103,7 @@ def _shape_hint(got, expected) -> str:
 
 def _check_array_like(got, expected, name: str) -> None:
     """Same kind (ndarray/tensor), dtype and exact shape as ``expected``; all finite."""
-    __tracebackhide__ = True  # noqa: F841
+    __tracebackhide__ = True
     want_tensor = _is_tensor(expected)
     if want_tensor and not _is_tensor(got):
         _fail(name, f"expected a torch.Tensor, got {describe(got)}{_hint(got)}")
@@ -130,7 +130,7 @@ def check_close(got, expected, name: str, atol: float = 1e-6, rtol: float = 1e-5
 
     A Python number is compared as a number (ints must come back as ints).
     """
-    __tracebackhide__ = True  # noqa: F841
+    __tracebackhide__ = True
     if not hasattr(expected, "shape"):
         return _check_scalar_close(got, expected, name, atol, rtol)
     _check_array_like(got, expected, name)
@@ -151,7 +151,7 @@ def check_close(got, expected, name: str, atol: float = 1e-6, rtol: float = 1e-5
 
 
 def _check_scalar_close(got, expected, name, atol, rtol) -> None:
-    __tracebackhide__ = True  # noqa: F841
+    __tracebackhide__ = True
     if isinstance(expected, bool) or not isinstance(expected, numbers.Real):
         raise TypeError(f"expected must be an array or a real number; got {describe(expected)}")
     if isinstance(got, bool) or not isinstance(got, numbers.Real):
@@ -168,12 +168,12 @@ def check_equal(got, expected, name: str) -> None:
 
     Works through tuples, lists and dicts, naming the element that differs.
     """
-    __tracebackhide__ = True  # noqa: F841
+    __tracebackhide__ = True
     _equal(got, expected, name)
 
 
 def _equal(got, expected, where: str) -> None:
-    __tracebackhide__ = True  # noqa: F841
+    __tracebackhide__ = True
     if isinstance(expected, bool):
         if not isinstance(got, (bool, np.bool_)) or bool(got) != expected:
             _fail(where, f"expected {expected!r}, got {describe(got)}")
@@ -212,7 +212,7 @@ def _equal(got, expected, where: str) -> None:
 
 def check_shape(got, shape, name: str) -> None:
     """``got`` must be an array or tensor of exactly this shape."""
-    __tracebackhide__ = True  # noqa: F841
+    __tracebackhide__ = True
     if not hasattr(got, "shape"):
         _fail(name, f"expected an array of shape {tuple(shape)}, got {describe(got)}{_hint(got)}")
     if tuple(got.shape) != tuple(shape):
@@ -221,14 +221,14 @@ def check_shape(got, shape, name: str) -> None:
 
 def check_true(condition, message: str) -> None:
     """Fail with ``message`` (which should say what was expected and what came back)."""
-    __tracebackhide__ = True  # noqa: F841
+    __tracebackhide__ = True
     if not condition:
         raise CheckFailed(message)
 
 
 def check_at_least(value, threshold: float, name: str) -> None:
     """A number that must reach a threshold, e.g. an accuracy."""
-    __tracebackhide__ = True  # noqa: F841
+    __tracebackhide__ = True
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         _fail(name, f"expected a number, got {describe(value)}")
     if not value >= threshold:
@@ -244,7 +244,7 @@ def check_gradient(f, x, grad, dout, name: str, eps: float = 1e-6,
     perturbed in place, one entry at a time; ``x`` is restored afterwards.
     Tolerance: ``atol + rtol * max|numerical|``.
     """
-    __tracebackhide__ = True  # noqa: F841
+    __tracebackhide__ = True
     from cnnbook.gradcheck import numerical_gradient
 
     if type(x) is not np.ndarray or x.dtype != np.float64:

@@ -72,7 +72,7 @@ class LiveExplorer:
         """The :class:`~cnnbook.explorers.component.View` shown now."""
         return self.explorer.view(**self._values)
 
-    def set(self, **values) -> "LiveExplorer":
+    def set(self, **values) -> LiveExplorer:
         """Move several controls at once; the later controls are clamped into range."""
         self._values = self.explorer.normalise({**self._values, **values})
         self._sync()

@@ -90,7 +90,7 @@ def torch_state_kept(source: str):
     """Notebooks may seed torch's global generator or set its thread count; undo both
     so that the rest of the test session sees no difference."""
     if "torch" in source:
-        import torch  # noqa: F401 - imported first, so that its state can be saved
+        import torch  # imported first, so that its state can be saved
     torch = sys.modules.get("torch")
     saved = (torch.random.get_rng_state(), torch.get_num_threads()) if torch else None
     try:

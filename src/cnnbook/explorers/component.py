@@ -38,9 +38,9 @@ import html as _html
 import itertools
 import json
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 _HERE = Path(__file__).resolve().parent
 MARK_SLOT = "<!--m-->"

@@ -32,7 +32,7 @@ class Scale:
     hi: float
 
     @classmethod
-    def sequential(cls, values, cmap: str = "Blues", *, lo=None, hi=None) -> "Scale":
+    def sequential(cls, values, cmap: str = "Blues", *, lo=None, hi=None) -> Scale:
         v = np.asarray(values, dtype=float)
         v = v[np.isfinite(v)]
         lo = float(v.min()) if lo is None and v.size else (0.0 if lo is None else lo)
@@ -40,7 +40,7 @@ class Scale:
         return cls(cmap, lo, hi if hi > lo else lo + 1.0)
 
     @classmethod
-    def diverging(cls, values, *, limit=None) -> "Scale":
+    def diverging(cls, values, *, limit=None) -> Scale:
         """Centred at zero: ``-limit`` and ``+limit`` (default the largest magnitude) at
         the ends of :data:`cnnbook.viz.DIVERGING`, zero white."""
         v = np.asarray(values, dtype=float)
@@ -49,7 +49,7 @@ class Scale:
         return cls(viz.DIVERGING, -(lim or 1.0), lim or 1.0)
 
     @classmethod
-    def for_values(cls, values, cmap: str = "Blues") -> "Scale":
+    def for_values(cls, values, cmap: str = "Blues") -> Scale:
         v = np.asarray(values, dtype=float)
         return cls.diverging(v) if np.any(v[np.isfinite(v)] < 0) else cls.sequential(v, cmap)
 
@@ -60,7 +60,7 @@ class Scale:
         return [(_hex(c), viz.text_color(c) == viz.COLORS["text_light"]) for c in rgba]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cmap(name: str):
     import matplotlib as mpl
 

@@ -328,7 +328,7 @@ def _field_sentences(layers, n: int, unit: int) -> tuple:
     convs = sum(f.kind == "Conv" for f in fields)
     pools = len(fields) - convs
     stack = (f"{convs} convolution{'s' if convs > 1 else ''}"
-             + (f", each followed by pooling" if pools and convs > 1 else
+             + (", each followed by pooling" if pools and convs > 1 else
                 ", followed by pooling" if pools else ""))
     first = (f"{stack.capitalize()} on a {n}×{n} input: the "
              f"field grows {growth} pixels wide, layer by layer, and neighbouring units of the "
