@@ -29,7 +29,7 @@ def run(selected: list[str]) -> int:
         start = time.perf_counter()
         try:
             importlib.import_module(f"benchmarks.{name}").main()
-        except Exception as exc:  # one broken benchmark must not hide the others
+        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
             failures.append(name)
             print(f"benchmarks.{name} failed: {type(exc).__name__}: {exc}", flush=True)
         print(f"=== {name}: {time.perf_counter() - start:.1f} s ===", flush=True)

@@ -85,11 +85,7 @@ def _parse(argv):
 def _run(repeats, only=""):
     import numpy as np
     import torch
-    import torch.nn.functional as F
     from threadpoolctl import threadpool_limits
-
-    from cnnbook.numpy import (conv2d_backward, conv2d_forward, conv_transpose2d_backward,
-                               conv_transpose2d_forward, maxpool2d_backward, maxpool2d_forward)
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -103,74 +99,107 @@ def _run(repeats, only=""):
             print(HEADER, flush=True)
             for name, xs, ws, stride, padding, dilation, groups in _select(
                     CONV_CASES + VARIANT_CONV_CASES, only):
-                x = rng.standard_normal(xs, dtype=np.float32)
-                w = rng.standard_normal(ws, dtype=np.float32) * 0.1
-                b = rng.standard_normal(ws[0], dtype=np.float32)
                 hyper = (stride, padding, dilation, groups)
-                out, _ = conv2d_forward(x, w, b, *hyper)
-                dout = rng.standard_normal(out.shape, dtype=np.float32)
-
-                def run_numpy():
-                    o, cache = conv2d_forward(x, w, b, *hyper)
-                    conv2d_backward(dout, cache)
-
-                xt, wt, bt, dt = (torch.from_numpy(a) for a in (x, w, b, dout))
-
-                def run_torch():
-                    with torch.enable_grad():
-                        ins = [t.detach().requires_grad_() for t in (xt, wt, bt)]
-                        o = F.conv2d(*ins, *hyper)
-                        torch.autograd.grad(o, ins, dt)
-
-                rows.append((name, f"{xs} x {ws}", *_time_pair(run_numpy, run_torch, repeats)))
+                rows.append((name, f"{xs} x {ws}", *_time_conv(xs, ws, hyper, rng, repeats)))
                 _print_row(rows[-1])
             for name, xs, ws, stride, padding in _select(TRANSPOSED_CASES, only):
-                x = rng.standard_normal(xs, dtype=np.float32)
-                w = rng.standard_normal(ws, dtype=np.float32) * 0.1
-                b = rng.standard_normal(ws[1], dtype=np.float32)
-                out, _ = conv_transpose2d_forward(x, w, b, stride, padding)
-                dout = rng.standard_normal(out.shape, dtype=np.float32)
-
-                def run_numpy():
-                    o, cache = conv_transpose2d_forward(x, w, b, stride, padding)
-                    conv_transpose2d_backward(dout, cache)
-
-                xt, wt, bt, dt = (torch.from_numpy(a) for a in (x, w, b, dout))
-
-                def run_torch():
-                    with torch.enable_grad():
-                        ins = [t.detach().requires_grad_() for t in (xt, wt, bt)]
-                        o = F.conv_transpose2d(*ins, stride=stride, padding=padding)
-                        torch.autograd.grad(o, ins, dt)
-
-                rows.append((name, f"{xs} -> {tuple(out.shape)}",
-                             *_time_pair(run_numpy, run_torch, repeats)))
+                out_shape, times = _time_transposed(xs, ws, stride, padding, rng, repeats)
+                rows.append((name, f"{xs} -> {out_shape}", *times))
                 _print_row(rows[-1])
             for name, xs in _select(BATCHNORM_CASES, only):
                 rows.append((name, f"{xs}", *_time_batchnorm(xs, rng, repeats)))
                 _print_row(rows[-1])
             for name, xs, k, s in _select(POOL_CASES, only):
-                x = rng.standard_normal(xs, dtype=np.float32)
-                out, _ = maxpool2d_forward(x, k, s)
-                dout = rng.standard_normal(out.shape, dtype=np.float32)
-
-                def run_numpy():
-                    o, cache = maxpool2d_forward(x, k, s)
-                    maxpool2d_backward(dout, cache)
-
-                xt, dt = torch.from_numpy(x), torch.from_numpy(dout)
-
-                def run_torch():
-                    with torch.enable_grad():
-                        xi = xt.detach().requires_grad_()
-                        torch.autograd.grad(F.max_pool2d(xi, k, s), xi, dt)
-
-                rows.append((name, f"{xs} k{k} s{s}", *_time_pair(run_numpy, run_torch, repeats)))
+                rows.append((name, f"{xs} k{k} s{s}", *_time_pool(xs, k, s, rng, repeats)))
                 _print_row(rows[-1])
     finally:
         torch.set_num_threads(threads)
     _summary(rows)
     return rows
+
+
+def _time_conv(x_shape, w_shape, hyper, rng, repeats):
+    """Convolution (stride, padding, dilation, groups), forward + backward."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from cnnbook.numpy import conv2d_backward, conv2d_forward
+
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    w = rng.standard_normal(w_shape, dtype=np.float32) * 0.1
+    b = rng.standard_normal(w_shape[0], dtype=np.float32)
+    out, _ = conv2d_forward(x, w, b, *hyper)
+    dout = rng.standard_normal(out.shape, dtype=np.float32)
+
+    def run_numpy():
+        o, cache = conv2d_forward(x, w, b, *hyper)
+        conv2d_backward(dout, cache)
+
+    xt, wt, bt, dt = (torch.from_numpy(a) for a in (x, w, b, dout))
+
+    def run_torch():
+        with torch.enable_grad():
+            ins = [t.detach().requires_grad_() for t in (xt, wt, bt)]
+            o = F.conv2d(*ins, *hyper)
+            torch.autograd.grad(o, ins, dt)
+
+    return _time_pair(run_numpy, run_torch, repeats)
+
+
+def _time_transposed(x_shape, w_shape, stride, padding, rng, repeats):
+    """Transposed convolution, forward + backward: its output shape and the times."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from cnnbook.numpy import conv_transpose2d_backward, conv_transpose2d_forward
+
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    w = rng.standard_normal(w_shape, dtype=np.float32) * 0.1
+    b = rng.standard_normal(w_shape[1], dtype=np.float32)
+    out, _ = conv_transpose2d_forward(x, w, b, stride, padding)
+    dout = rng.standard_normal(out.shape, dtype=np.float32)
+
+    def run_numpy():
+        o, cache = conv_transpose2d_forward(x, w, b, stride, padding)
+        conv_transpose2d_backward(dout, cache)
+
+    xt, wt, bt, dt = (torch.from_numpy(a) for a in (x, w, b, dout))
+
+    def run_torch():
+        with torch.enable_grad():
+            ins = [t.detach().requires_grad_() for t in (xt, wt, bt)]
+            o = F.conv_transpose2d(*ins, stride=stride, padding=padding)
+            torch.autograd.grad(o, ins, dt)
+
+    return tuple(out.shape), _time_pair(run_numpy, run_torch, repeats)
+
+
+def _time_pool(x_shape, k, s, rng, repeats):
+    """Max pooling, forward + backward."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from cnnbook.numpy import maxpool2d_backward, maxpool2d_forward
+
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    out, _ = maxpool2d_forward(x, k, s)
+    dout = rng.standard_normal(out.shape, dtype=np.float32)
+
+    def run_numpy():
+        o, cache = maxpool2d_forward(x, k, s)
+        maxpool2d_backward(dout, cache)
+
+    xt, dt = torch.from_numpy(x), torch.from_numpy(dout)
+
+    def run_torch():
+        with torch.enable_grad():
+            xi = xt.detach().requires_grad_()
+            torch.autograd.grad(F.max_pool2d(xi, k, s), xi, dt)
+
+    return _time_pair(run_numpy, run_torch, repeats)
 
 
 def _time_batchnorm(shape, rng, repeats):

@@ -112,8 +112,8 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-class serve:
-    """``with serve(folder) as base:`` the folder over HTTP on 127.0.0.1 (a free port)."""
+class Serve:
+    """``with Serve(folder) as base:`` the folder over HTTP on 127.0.0.1 (a free port)."""
 
     def __init__(self, folder: Path):
         handler = functools.partial(_Quiet, directory=str(folder))
@@ -154,11 +154,11 @@ def load_page(context, url: str, *, throttle: bool = True, timeout_s: float = 60
                                    timeout=timeout_s * 1000, polling=100)
             ready_ms = page.evaluate("window.__cnnbookReadyAt")
             counts = page.evaluate("window.__cnnbookCounts")
-        except Exception:  # never ready: reported as such
+        except Exception:  # noqa: BLE001 - never ready: reported as such
             ready_ms, counts = None, {"maths": -1, "explorers": -1}
         try:  # count what arrives after "ready" too (fonts, lazy images)
             page.wait_for_load_state("networkidle", timeout=timeout_s * 1000)
-        except Exception:  # a busy machine: report the bytes that did arrive
+        except Exception:  # noqa: BLE001 - a busy machine: report the bytes that did arrive
             pass
         time.sleep(0.3)  # let the last loadingFinished events arrive
         largest = sorted(((n, urls.get(r, "?")) for r, n in sizes.items()), reverse=True)[:5]
@@ -177,7 +177,7 @@ def measure(pages: list[str], html: Path = HTML, *, throttle: bool = True) -> li
     if missing:
         raise FileNotFoundError(f"pages not built under {html}: {missing}; run `make book`")
     results = []
-    with serve(html) as base, sync_playwright() as pw:
+    with Serve(html) as base, sync_playwright() as pw:
         for name in pages:
             with tempfile.TemporaryDirectory() as profile:
                 context = pw.chromium.launch_persistent_context(

@@ -53,8 +53,6 @@ def _run(repeats):
     from threadpoolctl import threadpool_limits
 
     from cnnbook import architectures, data
-    from cnnbook import numpy as cnp
-    from cnnbook.torch import build, fit
 
     x, y = data.digits32("train")
     n = len(x)
@@ -70,21 +68,7 @@ def _run(repeats):
     try:
         with threadpool_limits(1, user_api="blas"):
             for variant in ("relu", "classic"):
-                arch = architectures.lenet5(variant)
-                rng = np.random.default_rng(0)
-                np_model = cnp.build(arch, rng)
-                optimizer = cnp.SGD(np_model, LR, momentum=0.9)
-                models = (build(arch, generator=0), build(arch, use_book_ops=True, generator=0))
-
-                def numpy_epoch():
-                    cnp.train_epoch(np_model, optimizer, x, y, BATCH, rng, threads=1)
-
-                def torch_epoch(model):
-                    fit(model, (x, y), epochs=1, lr=LR, batch_size=BATCH, device="cpu",
-                        progress=False, schedule="constant")
-
-                runs = (numpy_epoch, lambda: torch_epoch(models[0]),
-                        lambda: torch_epoch(models[1]))
+                runs = _epoch_runs(architectures.lenet5(variant), x, y)
                 for fn in runs:  # warm up
                     fn()
                 times = ([], [], [])
@@ -102,6 +86,28 @@ def _run(repeats):
     print("images per second, medians of one-epoch timings (higher is faster); "
           "numpy/torch above 1: NumPy faster.")
     return rows
+
+
+def _epoch_runs(arch, x, y):
+    """One training epoch each: the NumPy model, torch's, torch with the book's operators."""
+    import numpy as np
+
+    from cnnbook import numpy as cnp
+    from cnnbook.torch import build, fit
+
+    rng = np.random.default_rng(0)
+    np_model = cnp.build(arch, rng)
+    optimizer = cnp.SGD(np_model, LR, momentum=0.9)
+    models = (build(arch, generator=0), build(arch, use_book_ops=True, generator=0))
+
+    def numpy_epoch():
+        cnp.train_epoch(np_model, optimizer, x, y, BATCH, rng, threads=1)
+
+    def torch_epoch(model):
+        fit(model, (x, y), epochs=1, lr=LR, batch_size=BATCH, device="cpu",
+            progress=False, schedule="constant")
+
+    return (numpy_epoch, lambda: torch_epoch(models[0]), lambda: torch_epoch(models[1]))
 
 
 if __name__ == "__main__":

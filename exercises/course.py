@@ -102,7 +102,7 @@ def parse(text: str, name: str = "<text>") -> list[dict]:
         if current is not None:
             lines = body[:]
             if current["kind"] == "markdown":
-                for n, line in enumerate(lines):
+                for line in lines:
                     if line and line != "#" and not line.startswith("# "):
                         raise ValueError(f"{name}: markdown line must start with '# ': {line!r}")
                 lines = [line[2:] for line in lines]

@@ -136,7 +136,7 @@ def test_backward_agrees_with_torch_autograd_in_float64(stride, padding):
 def test_exercise_answers(ch2):
     x, k, delta = [1, 2, 3, 4], [1, -1], [1, 0, 2]
     # dL/dx_p = sum_i delta_i k_(p - i), by hand
-    dx = [sum(delta[i] * k[p - i] for i in range(3) if 0 <= p - i < 2) for p in range(4)]
+    dx = [sum(delta[i] * k[p - i] for i in range(3) if 0 <= p - i < 2) for p in range(len(x))]
     assert dx == [1, -1, 2, -2]
     assert ch2["ch2_ex_dx_1d"] == "(1, −1, 2, −2)"  # minus signs, not hyphens
     # padding 1: outputs (0,0), (0,1), (1,0), (1,1) have the corner in their window

@@ -108,7 +108,7 @@ def resnet18_by_hand():
     stem = 7 * 7 * 3 * 64 + bn * 64
     stages, c_in = 0, 64
     for width in (64, 128, 256, 512):
-        for i in range(2):
+        for _ in range(2):
             stages += 9 * c_in * width + 9 * width * width + 2 * bn * width
             if c_in != width:
                 stages += c_in * width + bn * width  # projection shortcut

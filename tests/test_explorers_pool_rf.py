@@ -239,7 +239,7 @@ def _brute_force_field(stack, size, unit):
     from cnnbook.spec import Architecture
 
     net = build(Architecture("probe", (1, size, size), stack), rng=0, dtype=np.float64)
-    for name, p in net.params.items():
+    for p in net.params.values():
         p[...] = np.abs(p) + 0.1  # positive weights: no cancellation anywhere
     rng = np.random.default_rng(0)
     base = rng.uniform(0, 1, (1, 1, size, size))

@@ -100,7 +100,7 @@ def test_no_other_copy_of_the_course_is_visible(zygote, decoys):
     probes = [str(m / "autograder" / "seeds.py") for m in made] + [
         str(REPO / "autograder" / "seeds.py"), str(REPO / "autograder" / "checks" / "ps01.py"),
         str(REPO / ".git" / "HEAD"), "/root/.bash_history", "/etc/shadow", "/home"]
-    found = value(p, "import os\nresult = [path for path in %r if os.path.exists(path)]" % probes)
+    found = value(p, f"import os\nresult = [path for path in {probes!r} if os.path.exists(path)]")
     assert found == []
     p.close()
 
@@ -116,7 +116,8 @@ def test_only_the_two_scratch_spaces_are_writable(zygote):
     devices = {f"/dev/{d}" for d in ("null", "zero", "full", "random", "urandom", "tty")}
     assert set(writable) - devices == {"/tmp", "/dev/shm", "/dev/pts"}, writable
     assert writable["/tmp"] == writable["/dev/shm"] == "tmpfs"
-    errors = value(p, """
+    venv_file = os.path.join(os.path.realpath(__import__("sys").prefix), "x")
+    errors = value(p, f"""
 import errno, os
 def attempt(path):
     try:
@@ -125,9 +126,9 @@ def attempt(path):
         return 'ok'
     except OSError as e:
         return errno.errorcode.get(e.errno, str(e.errno))
-result = {path: attempt(path) for path in ['/x', '/etc/x', '/usr/lib/x', '/dev/x', '/proc/x',
-          '/dev/pts/x', %r, '/tmp/x', '/dev/shm/x', 'here']}
-""" % (os.path.join(os.path.realpath(__import__("sys").prefix), "x"),))
+result = {{path: attempt(path) for path in ['/x', '/etc/x', '/usr/lib/x', '/dev/x', '/proc/x',
+          '/dev/pts/x', {venv_file!r}, '/tmp/x', '/dev/shm/x', 'here']}}
+""")
     ok = {k for k, v in errors.items() if v == "ok"}
     assert ok == {"/tmp/x", "/dev/shm/x", "here"}, errors
     p.close()

@@ -250,7 +250,7 @@ def draw(rng):
     with pytest.raises(ValueError, match="must be >= 0"):
         names["fails"](-1)
     with pytest.raises(AttributeError):
-        model.nothing
+        _ = model.nothing
     assert not hasattr(model, "nothing")
     assert names["apply"](lambda v: v * 3, 2) == 7  # a grader function, called back
     rng = np.random.default_rng(5)

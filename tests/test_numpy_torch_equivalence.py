@@ -195,7 +195,7 @@ def test_cifar_network_trains_as_the_hand_written_one(shortcut, kind):
 
     sgd, opt = cn.SGD(model, lr=0.05, momentum=0.9), torch.optim.SGD(ref.parameters(), lr=0.05,
                                                                     momentum=0.9)
-    for step in range(3):
+    for _ in range(3):
         xb = rng.standard_normal((4, 3, 32, 32))
         yb = rng.integers(0, 10, 4)
         _, d = cn.softmax_cross_entropy(model.forward(xb), yb)

@@ -46,7 +46,7 @@ def test_filters_share_one_symmetric_scale():
     assert isinstance(fig, Figure)
     drawn = _images_drawn(fig)
     assert len(drawn) == 12
-    for array, lo, hi, cmap in drawn:
+    for _, lo, hi, cmap in drawn:
         assert (lo, hi) == (-7.0, 7.0) and cmap == DIVERGING
     shown = sorted(array.tobytes() for array, *_ in drawn)
     assert shown == sorted(w[i, j].tobytes() for i in range(6) for j in range(2))

@@ -193,7 +193,7 @@ def _windows(draw):
 @given(first=_windows(), second=_windows(), size=st.integers(1, 40))
 def test_two_windows_merge_into_one_with_the_same_field_and_output(first, second, size):
     merged = first.then(second)
-    (r1, s1), (r2, s2) = first.span, second.span
+    (r1, _), (r2, _) = first.span, second.span
     assert merged.span[0] == r1 + (r2 - 1) * first.stride[0]  # field size
     assert merged.stride[0] == first.stride[0] * second.stride[0]  # jump
     start = ((r1 - 1) / 2 - first.padding[0]) + ((r2 - 1) / 2 - second.padding[0]) * \

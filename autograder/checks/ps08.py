@@ -760,8 +760,8 @@ def basic_block(student) -> None:
                                      f"{xshape[2]}x{xshape[3]} input")
                 module, _, _ = _block(run, student, label, cin, cout, stride)
                 got = c.expect_tensor(tm.run(run, module, torch.zeros(xshape), label), label)
-                size = lambda n: (n - 1) // stride + 1  # noqa: E731
-                if _shape(got) != (xshape[0], cout, size(xshape[2]), size(xshape[3])):
+                out_hw = tuple((n - 1) // stride + 1 for n in xshape[2:])
+                if _shape(got) != (xshape[0], cout, *out_hw):
                     raise c.Failure("its output has the wrong shape", label)
         value_probes = [
             ("basic", [(4, 4, 1, (2, 4, 6, 6)), (3, 5, 1, (2, 3, 5, 5)), (6, 2, 1, (3, 6, 4, 4))],

@@ -450,8 +450,8 @@ def _transform(src: str) -> str:
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except Exception:  # noqa: BLE001 - no IPython: comment out magics and shell escapes
-        return "\n".join(("# " + l) if l.lstrip().startswith(("%", "!")) else l
-                         for l in src.splitlines())
+        return "\n".join(("# " + line) if line.lstrip().startswith(("%", "!")) else line
+                         for line in src.splitlines())
     try:
         return TransformerManager().transform_cell(src)
     except Exception:  # noqa: BLE001 - let compile() report the syntax error

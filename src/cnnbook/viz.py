@@ -807,7 +807,7 @@ def residual_block_diagram(block, in_shape, *, ax=None, title: str | None = None
                                    for k in layout.shortcut[0].kinds[1:]),
                          _shape_text(layout.shortcut[-1].out_shape),
                          f"{sum(p.params for p in layout.shortcut):,} params"]
-                _diagram_box(ax, xs, middle, w, h, "\n".join(l for l in lines if l),
+                _diagram_box(ax, xs, middle, w, h, "\n".join(line for line in lines if line),
                              BLOCK_COLORS["projection"], fontsize=8.5)
             else:
                 ax.text(xs + 0.12, middle, _SHORTCUT_LABEL[layout.kind], ha="left",

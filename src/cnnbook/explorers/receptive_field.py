@@ -75,7 +75,7 @@ def field_span(layers, input_size, unit) -> tuple[tuple[int, int], tuple[int, in
         raise ValueError("layers must contain at least one convolution or pooling layer")
     last = fields[-1]
     i, j = as_pair(unit, "unit")
-    for a, (u, n) in enumerate(zip((i, j), last.output_size)):
+    for u, n in zip((i, j), last.output_size):
         if not 0 <= u < n:
             raise ValueError(f"unit must lie in the output of shape {last.output_size}; "
                              f"got {(i, j)}")
