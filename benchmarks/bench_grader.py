@@ -33,7 +33,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-WRONG = {"conv2d_forward": "import numpy as np\n\ndef conv2d_forward(x, w, b, stride=1, padding=0):\n"
+WRONG = {"conv2d_forward": "import numpy as np\n\n"
+                           "def conv2d_forward(x, w, b, stride=1, padding=0):\n"
                            "    return np.zeros((1,)), None\n"}
 
 

@@ -55,7 +55,8 @@ def recipe(seeds: range) -> None:
     torch.set_num_threads(1)
     namespace = {}
     exec("import numpy as np\nimport torch\nfrom torch import nn\nimport torch.nn.functional as F\n"
-         "from cnnbook.data import random_shift\n" + solution_cells("lenet5", "sgd_step", "learning_rate", "train_lenet"), namespace)
+         "from cnnbook.data import random_shift\n"
+         + solution_cells("lenet5", "sgd_step", "learning_rate", "train_lenet"), namespace)
     x_train, y_train = digits32("train")
     x_test, y_test = digits32("test")
     test, train, seconds = [], [], []
@@ -69,7 +70,8 @@ def recipe(seeds: range) -> None:
         with torch.no_grad():
             for x, y, out in ((x_test, y_test, test), (x_train, y_train, train)):
                 out.append(float((model(torch.as_tensor(x)).argmax(1).numpy() == y).mean()))
-        print(f"  seed {seed}: test {test[-1]:.1%}, training {train[-1]:.1%}, {seconds[-1]:.2f} s", flush=True)
+        print(f"  seed {seed}: test {test[-1]:.1%}, training {train[-1]:.1%}, "
+              f"{seconds[-1]:.2f} s", flush=True)
     under = sum(a < ACCURACY_THRESHOLD for a in test)
     print(f"test digits over {len(test)} seeds: lowest {min(test):.1%}, median "
           f"{statistics.median(test):.1%}, highest {max(test):.1%}; under the hidden "

@@ -284,7 +284,8 @@ class Timing(NamedTuple):
 
 def _cpu_seconds() -> float:
     """CPU time used so far by this process and its finished children (the kernels)."""
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 

@@ -114,7 +114,8 @@ def _failure_message(returncode, log: str, reports: list[Path]) -> str:
     if warnings:
         parts.append("Warnings and errors:\n" + "\n".join(warnings[:60]))
     for report in reports:
-        parts.append(f"--- {report.relative_to(ROOT)} ---\n{report.read_text(errors='replace')[-6000:]}")
+        tail = report.read_text(errors="replace")[-6000:]
+        parts.append(f"--- {report.relative_to(ROOT)} ---\n{tail}")
     parts.append("--- end of the build log ---\n" + "\n".join(log.splitlines()[-80:]))
     return "\n\n".join(parts)
 

@@ -131,7 +131,8 @@ def test_resnet18_by_hand(ch11):
 def test_resnet50_stride_placement(ch11):
     # The paper's Table 1 (quoted): 3.8 x 10^9 multiply-adds for ResNet-50.
     assert round(ch11["ch11_r50_macs_paper_layout"] / 1e9, 1) in (3.8, 3.9)
-    assert abs(ch11["ch11_r50_macs_paper_layout"] / 1e9 - 3.8) < abs(ch11["ch11_r50_macs"] / 1e9 - 3.8)
+    assert (abs(ch11["ch11_r50_macs_paper_layout"] / 1e9 - 3.8)
+            < abs(ch11["ch11_r50_macs"] / 1e9 - 3.8))
     # With the stride on the first 1x1 convolution instead of the 3x3, that 1x1 runs on
     # the output size o x o instead of the input size 2o x 2o in the first block of
     # stages 2-4 (c_in -> width); the 3x3 costs the same either way.
@@ -215,5 +216,6 @@ def test_reading_list_points_to_the_right_chapters(built_book):
 def test_exercise_answers(ch11):
     assert ch11["ch11_ex_proj_64_128"] == 64 * 128 == 8_192
     full, separable = 9 * 256 * 256, 9 * 256 + 256 * 256
-    assert (ch11["ch11_ex_full"], ch11["ch11_ex_separable"]) == (full, separable) == (589_824, 67_840)
+    assert ((ch11["ch11_ex_full"], ch11["ch11_ex_separable"]) == (full, separable)
+            == (589_824, 67_840))
     assert ch11["ch11_ex_separable_ratio"] == pytest.approx(full / separable)

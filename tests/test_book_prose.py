@@ -86,7 +86,8 @@ def test_every_figure_has_a_numbered_caption_and_alt_text(doc, built_book):
         assert image["in_figure"], f"{doc}: {image['src']} is not in a figure with a caption"
         alt = image["alt"] or ""
         assert len(alt.split()) >= 6, f"{doc}: {image['src']} has alt text {alt!r}"
-        assert not re.search(r"[0-9a-f]{16}|\.png|\.jpe?g", alt), f"{doc}: alt {alt!r} is a file name"
+        assert not re.search(r"[0-9a-f]{16}|\.png|\.jpe?g", alt), \
+            f"{doc}: alt {alt!r} is a file name"
     number = re.escape(doc.split("/")[-1][:2].lstrip("0"))
     for figure in page.figures:
         if not figure["images"]:

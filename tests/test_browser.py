@@ -51,7 +51,8 @@ HARMLESS_CONSOLE_ERRORS = [
 # icons) and scripts the book no longer uses.
 HEAVY = ("/fontawesome/webfonts/", "fontawesome.js", "mathjax", "require.js", "embed-amd")
 
-RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\$[^$\n]{0,200}?(\\[A-Za-z]+|[\^_{}])[^$\n]{0,200}?\$")
+RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$"
+                     r"|\$[^$\n]{0,200}?(\\[A-Za-z]+|[\^_{}])[^$\n]{0,200}?\$")
 
 WAIT_FOR_IMAGES = """async () => {
   const images = Array.from(document.images);
@@ -171,7 +172,8 @@ def test_every_document_is_checked(built_book):
     with open(built_book.root / "_build" / ".doctrees" / "environment.pickle", "rb") as f:
         found = set(pickle.load(f).found_docs)
     assert found, "Sphinx found no documents"
-    assert not found - set(PAGES), f"documents the browser test does not open: {sorted(found - set(PAGES))}"
+    assert not found - set(PAGES), \
+        f"documents the browser test does not open: {sorted(found - set(PAGES))}"
     for extra in EXTRA_PAGES:
         assert built_book.page(extra).exists()
 
@@ -204,7 +206,8 @@ READ_EXPLORER = """(root) => {
   const out = root.querySelector("[data-explorer-output]");
   const controls = {};
   root.querySelectorAll("input[type=range], select").forEach(c => {
-    controls[c.dataset.control] = {value: c.value, min: c.min, max: c.max, kind: c.tagName.toLowerCase(),
+    controls[c.dataset.control] = {value: c.value, min: c.min, max: c.max,
+                        kind: c.tagName.toLowerCase(),
                         shown: c.parentNode.querySelector("output")?.textContent ?? null};
   });
   return {html: out.innerHTML, controls};
@@ -324,7 +327,8 @@ def test_every_explorer_control_changes_the_output_to_cnnbooks(docname, built_bo
                 state = page.evaluate(READ_EXPLORER, root)
                 values = _values(explorer, state["controls"])
                 where = f"{docname} {name}: after moving {control.name} to {values}"
-                assert values[control.name] != _values(explorer, before["controls"])[control.name], where
+                was = _values(explorer, before["controls"])[control.name]
+                assert values[control.name] != was, where
                 assert state["html"] != before["html"], f"{where}: the output did not change"
                 # The page shows exactly cnnbook's state for the new setting...
                 assert values == explorer.normalise(values), where

@@ -18,7 +18,8 @@ ASSIGNMENTS = ["ps01_convolution", "ps02_conv_backprop", "ps03_pooling",
                "ps08_batchnorm_resnet"]
 #: Arbitrary salts, as a course's first grading would draw them (16+ characters).
 SALTS = ["3f9c1e77a0b24d5e8c61f0a9d2b4e7c1", "course-2027-spring/9d1a5c", "0000000000000000",
-         "a\N{GREEK SMALL LETTER ALPHA}salt-with-unicode-\N{SNOWMAN}", "ffffffffffffffffffffffffffffffff"]
+         "a\N{GREEK SMALL LETTER ALPHA}salt-with-unicode-\N{SNOWMAN}",
+         "ffffffffffffffffffffffffffffffff"]
 
 
 @pytest.mark.slow

@@ -24,7 +24,8 @@ def _row(student, failed=(), error=None):
 
 
 def _class():
-    tag = "conv2d_forward modifies its argument `x` (hidden case 2) [contract conv2d_forward: x-unmodified]"
+    tag = ("conv2d_forward modifies its argument `x` (hidden case 2) "
+           "[contract conv2d_forward: x-unmodified]")
     both = ("conv2d_forward is wrong when `stride` > 1 [contract conv2d_forward: stride, "
             "x-unmodified]")
     rows = [_row(f"ok{i}") for i in range(6)]
@@ -55,7 +56,8 @@ def test_the_page_gives_shares_pass_rates_and_a_histogram_and_nothing_submitted(
     text = re.sub(r"<[^>]+>", " ", page)
     assert "10 submissions graded" in text and "1 not graded" in text
     assert re.search(r"30%\s*\(3\)\s*conv2d_forward\s+modifies its argument `x`", text)
-    assert re.search(r"20%\s*\(2\)\s*conv2d_forward\s+is wrong when `stride` > 1", html_unescape(text))
+    assert re.search(r"20%\s*\(2\)\s*conv2d_forward\s+is wrong when `stride` > 1",
+                     html_unescape(text))
     # pass rates per test: 9 of 10 passed the output size, 7 of 10 the forward pass
     assert re.search(r"test_conv_output_size\s+2\s+9/10 \(90%\)", text)
     assert re.search(r"test_conv2d_forward\s+3\s+7/10 \(70%\)", text)

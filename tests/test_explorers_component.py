@@ -27,7 +27,8 @@ def toy(**initial):
         panel = grid(np.arange(n).reshape(1, n), title=f"{n} cells")
         return View(panels=((panel, (Mark(0, n - 1, 1, 1, "cell"),)),), text=(f"{mode} {n}.",))
 
-    return Explorer("toy", "A toy", (Range("size", "size", 1, 4), Choice("mode", "mode", ("a", "b")),
+    return Explorer("toy", "A toy", (Range("size", "size", 1, 4),
+                                     Choice("mode", "mode", ("a", "b")),
                                      Range("n", "n", 1, lambda v: v["size"])),
                     lambda size, mode, n: view(n, mode), initial=initial)
 
@@ -155,7 +156,8 @@ def test_render_view_and_read_output_round_trip():
     assert got["text"] == "b 2."
     assert got["panels"][0]["cells"] == [["0", "1"]]
     assert got["panels"][0]["marks"] == [("cell", 0, 1, 1, 1, "")]
-    assert ex.state_html({"size": 4, "n": 4, "mode": "a"}) == render_view(ex.view(size=4, mode="a", n=4))
+    assert (ex.state_html({"size": 4, "n": 4, "mode": "a"})
+            == render_view(ex.view(size=4, mode="a", n=4)))
 
 
 # ---------------------------------------------------------------------------
@@ -210,7 +212,9 @@ global.window = {}; global.document = {querySelectorAll: () => [], readyState: "
 eval(fs.readFileSync(process.argv[2], "utf8"));
 const d = JSON.parse(fs.readFileSync(0, "utf8"));
 const out = {};
-for (const key of Object.keys(d.states)) out[key] = window.cnnbookExplorers.render(d.states[key], d);
+for (const key of Object.keys(d.states)) {
+  out[key] = window.cnnbookExplorers.render(d.states[key], d);
+}
 process.stdout.write(JSON.stringify(out));
 """
 

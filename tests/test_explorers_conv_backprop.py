@@ -162,7 +162,8 @@ def test_every_convolution_state_shows_the_loops_output(factory):
 
 
 def test_convolution_explorer_checks_its_kernels():
-    with pytest.raises(ValueError, match=r"kernels\(3\) must have shape \(3, 3\); got shape \(2, 2\)"):
+    with pytest.raises(ValueError,
+                       match=r"kernels\(3\) must have shape \(3, 3\); got shape \(2, 2\)"):
         cv.convolution_explorer(kernels=lambda n: np.ones((2, 2))).html()
     with pytest.raises(ValueError, match=r"x must have 2 dimensions \(H, W\); got shape \(7,\)"):
         cv.convolution_explorer(np.zeros(7))

@@ -119,7 +119,8 @@ def test_grades_land_in_nbgraders_gradebook(tmp_path):
     again = grade_assignment(tc.options(paths, tmp_path, workers=1))
     strip = lambda r: [(t.grade_id, t.points, t.status, t.message) for t in r.tests]  # noqa: E731
     assert [strip(r) for r in again.results] == [strip(r) for r in report.results]
-    assert json.loads((tmp_path / "reports" / "results.json").read_text())["results"][0]["student"] == "ada"
+    results = json.loads((tmp_path / "reports" / "results.json").read_text())["results"]
+    assert results[0]["student"] == "ada"
 
 
 def _expected_scale():
@@ -183,8 +184,8 @@ def test_a_dying_worker_costs_one_submission(tmp_path):
         "    if student(np.ones(1), 1.0).tolist() == [42.0]:\n        os._exit(3)\n"))
     for name in ("ada", "bob", "cy", "dee"):
         tc.submit(c, name, tc.submission(c))
-    tc.submit(c, "poison", tc.submission(c, {"scale": "def scale(x, a):\n"
-                                                       "    return x * a if x.shape == (3,) else x * 42.0\n"}))
+    poison = "def scale(x, a):\n    return x * a if x.shape == (3,) else x * 42.0\n"
+    tc.submit(c, "poison", tc.submission(c, {"scale": poison}))
     report = grade_assignment(tc.options(paths, tmp_path, workers=2))
     by = {r.student: r for r in report.results}
     assert "worker process died" in by["poison"].error

@@ -38,7 +38,8 @@ PS01_ATTACK = {
     "conv2d_forward_loops": "import os\n\ndef conv2d_forward_loops(x, w, b, stride=1, padding=0):"
                             "\n    os._exit(0)\n",
     "conv2d_forward": "import torch\n\ndef conv2d_forward(x, w, b, stride=1, padding=0):\n"
-                      "    out = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w),"
+                      "    out = torch.nn.functional.conv2d("
+                      "torch.from_numpy(x), torch.from_numpy(w),"
                       " torch.from_numpy(b), stride=stride, padding=padding)\n"
                       "    return out.numpy(), None\n",
 }

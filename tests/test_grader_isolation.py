@@ -266,7 +266,8 @@ attempt('scheduler parent', os.sched_setscheduler, parent, os.SCHED_IDLE, os.sch
 libc = ctypes.CDLL(None, use_errno=True)
 attempts['ioprio parent'] = libc.syscall(251, 1, parent, 3 << 13)
 attempts['shmget'] = libc.shmget(1234, 4096, 0o1666)
-attempts['mq_open'] = ctypes.get_errno() if libc.syscall(240, b'/note', 0o100 | 2, 0o666, None) < 0 else 'ok'
+mq = libc.syscall(240, b'/note', 0o100 | 2, 0o666, None)
+attempts['mq_open'] = ctypes.get_errno() if mq < 0 else 'ok'
 attempt('oom parent', lambda: open(f'/proc/{parent}/oom_score_adj', 'w').write('1000'))
 os.umask(0o777)
 attempt('limit self', resource.setrlimit, resource.RLIMIT_NOFILE, (32, 32))

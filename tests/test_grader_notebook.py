@@ -9,7 +9,8 @@ import pytest
 from autograder.grader import notebook as nbmod
 from autograder.grader.jobs import CellSpec, NotebookSpec, TestSpec
 
-TEST_SRC = "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nfrom checks import c\nc.f(f)\n### END HIDDEN TESTS\n"
+TEST_SRC = ("assert f(1) == 2\n### BEGIN HIDDEN TESTS\nfrom checks import c\nc.f(f)\n"
+            "### END HIDDEN TESTS\n")
 
 
 def spec():
@@ -94,7 +95,8 @@ def test_deleted_test_cells_go_back_after_the_nearest_earlier_cell():
 def test_duplicates_unknown_ids_and_locked_edits():
     cells = honest_cells()
     cells.insert(4, dict(cells[3]))                    # a copied test cell: not run
-    cells.insert(3, cell("def f(x):\n    return 0\n", grade_id="f", solution=True))  # copied solution
+    # a copied solution
+    cells.insert(3, cell("def f(x):\n    return 0\n", grade_id="f", solution=True))
     cells.append(cell("pass\n", grade_id="test_bonus", grade=True, points=50))
     cells.append(cell("pass\n", grade=True, points=50))
     cells[1] = cell("X = 999\n", grade_id="setup", locked=True)
@@ -142,8 +144,10 @@ def test_hidden_region_and_names():
     visible, line = nbmod.split_hidden(TEST_SRC)
     assert visible == "assert f(1) == 2\n" and line == 2
     assert nbmod.split_hidden("x = 1\n") == ("x = 1\n", 0)
-    src = "import numpy as np\nfrom m import k\ny = f(np.ones(2)) + k\nfor i in range(3):\n    g(i, z)\n"
+    src = ("import numpy as np\nfrom m import k\ny = f(np.ones(2)) + k\n"
+           "for i in range(3):\n    g(i, z)\n")
     assert nbmod.free_names(src) == ["f", "g", "z"]
-    stmts, modules = nbmod.imports_of("import numpy as np\nif 1:\n    import os\nfrom a.b import c\n")
+    stmts, modules = nbmod.imports_of(
+        "import numpy as np\nif 1:\n    import os\nfrom a.b import c\n")
     assert stmts == ["import numpy as np", "from a.b import c"] and modules == ["numpy", "a.b"]
     assert nbmod.bound_by(stmts) == {"np", "c"}

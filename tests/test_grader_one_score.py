@@ -94,5 +94,6 @@ def test_both_paths_give_every_test_the_same_outcome(short, tmp_path):
         for test, passed in here.items():
             if there[test].passed != passed:
                 differ.append(f"{label}: {test} in process {'passed' if passed else 'failed'}"
-                              f", in the sandbox {there[test].status} ({there[test].message[:160]})")
+                              f", in the sandbox {there[test].status} "
+                              f"({there[test].message[:160]})")
     assert not differ, f"{len(differ)} outcomes differ:\n" + "\n".join(differ)

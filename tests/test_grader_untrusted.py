@@ -49,7 +49,8 @@ def test_csv_cell_leaves_plain_text_and_numbers():
     assert u.csv_cell(None) == "" and u.csv_cell(3) == "3" and u.csv_cell("a\x00b") == "ab"
 
 
-@pytest.mark.parametrize("name", ["ada", "a.b", "A_1", "x@uni.edu", "jean-luc", "_x", "7", "a" * 100])
+@pytest.mark.parametrize("name", ["ada", "a.b", "A_1", "x@uni.edu", "jean-luc", "_x", "7",
+                                  "a" * 100])
 def test_valid_student_ids(name):
     assert u.student_id_problem(name) is None
     assert u.check_student_id(name) == name
@@ -112,7 +113,8 @@ def _hostile_notebook():
             {"cell_type": "code", "id": "c", "source": "x", "execution_count": "1<",
              "metadata": {"tags": ["y"]},
              "outputs": [
-                 {"output_type": "display_data", "metadata": {"image/png": {"width": '1" onload="x'}},
+                 {"output_type": "display_data",
+                  "metadata": {"image/png": {"width": '1" onload="x'}},
                   "data": {"text/html": "<script>alert(5)</script>",
                            "application/javascript": "alert(6)",
                            "image/svg+xml": "<svg onload=alert(7)/>",

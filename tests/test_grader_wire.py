@@ -75,7 +75,8 @@ def test_subclasses_arrive_as_plain_builtins():
     class Tup(tuple):
         pass
 
-    got = roundtrip([Liar(0.0), np.zeros(3).view(LiarArray), Tup((1, 2)), np.ma.masked_array([[1, 2]])])
+    got = roundtrip([Liar(0.0), np.zeros(3).view(LiarArray), Tup((1, 2)),
+                     np.ma.masked_array([[1, 2]])])
     assert type(got[0]) is float and got[0] != 5.0
     assert type(got[1]) is np.ndarray and not (got[1] == 1).all()
     assert type(got[2]) is tuple

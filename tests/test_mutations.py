@@ -139,7 +139,8 @@ def test_mutants_and_alternatives_render_as_the_notebook_a_student_would_submit(
     included, as a student's kernel would run them."""
     from mutants.alternatives import ALTERNATIVES
 
-    mutant = next(m for m in corpus_module("ps01").MUTANTS if m.name == "vectorized: stride ignored")
+    mutant = next(m for m in corpus_module("ps01").MUTANTS
+                  if m.name == "vectorized: stride ignored")
     nb = harness.submission("ps01_convolution", **mutant.edits())
     raw = json.dumps(nb)
     for marker in ("BEGIN HIDDEN TESTS", "_hidden", "BEGIN SOLUTION", "END SOLUTION"):

@@ -130,9 +130,11 @@ def test_upsampling_outside_the_units():
 
 def test_upsampling_bad_input():
     field = _field(6.5, 2, 10)
-    with pytest.raises(ValueError, match=r"maps must have 3 dimensions \(N, h, w\); got shape \(10, 10\)"):
+    with pytest.raises(ValueError,
+                       match=r"maps must have 3 dimensions \(N, h, w\); got shape \(10, 10\)"):
         seeing.upsample_to_input(np.zeros((10, 10)), field, 32)
-    with pytest.raises(ValueError, match=r"maps must be on the field's grid \(10, 10\); got shape \(1, 8, 8\)"):
+    with pytest.raises(ValueError, match=r"maps must be on the field's grid \(10, 10\); "
+                                         r"got shape \(1, 8, 8\)"):
         seeing.upsample_to_input(np.zeros((1, 8, 8)), field, 32)
     with pytest.raises(TypeError, match="field must be a cnnbook.receptive_field.ReceptiveField"):
         seeing.upsample_to_input(np.zeros((1, 10, 10)), (2, 6.5), 32)

@@ -127,15 +127,25 @@ def test_transfer_plot_draws_the_means_and_spreads():
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: seeing.plot_filters(np.zeros((6, 5, 5))), ValueError, r"weights must have 4 dimensions \(F, C, KH, KW\); got shape \(6, 5, 5\)"),
-    (lambda: seeing.plot_filters(np.zeros((2, 1, 3, 3)), titles=["a"]), ValueError, r"titles must have one entry per filter \(2\); got 1"),
-    (lambda: seeing.plot_feature_maps(np.zeros((6, 4, 4))), TypeError, "maps must be a non-empty dict"),
-    (lambda: seeing.plot_feature_maps({"C1": np.zeros((2, 6, 4, 4))}), ValueError, r"maps\['C1'\] must be one image's activation"),
-    (lambda: seeing.plot_feature_maps({"C1": np.zeros((6, 4, 4))}, image=np.zeros((2, 2, 4, 4))), ValueError, "image must be"),
-    (lambda: seeing.plot_attributions(np.zeros((2, 3, 4, 4)), {"a": np.zeros((2, 4, 4))}), ValueError, r"images must be \(N, H, W\) or \(N, 1, H, W\)"),
-    (lambda: seeing.plot_attributions(np.zeros((2, 4, 4)), {"a": np.zeros((3, 4, 4))}), ValueError, r"maps\['a'\] must have the images' shape \(2, 4, 4\); got shape \(3, 4, 4\)"),
-    (lambda: seeing.plot_attributions(np.zeros((2, 4, 4)), {}), TypeError, "maps must be a non-empty dict"),
-    (lambda: seeing.plot_attributions(np.zeros((2, 4, 4)), {"a": np.zeros((2, 4, 4))}, titles=["x"]), ValueError, r"titles must have one entry per image \(2\); got 1"),
+    (lambda: seeing.plot_filters(np.zeros((6, 5, 5))),
+     ValueError, r"weights must have 4 dimensions \(F, C, KH, KW\); got shape \(6, 5, 5\)"),
+    (lambda: seeing.plot_filters(np.zeros((2, 1, 3, 3)), titles=["a"]),
+     ValueError, r"titles must have one entry per filter \(2\); got 1"),
+    (lambda: seeing.plot_feature_maps(np.zeros((6, 4, 4))),
+     TypeError, "maps must be a non-empty dict"),
+    (lambda: seeing.plot_feature_maps({"C1": np.zeros((2, 6, 4, 4))}),
+     ValueError, r"maps\['C1'\] must be one image's activation"),
+    (lambda: seeing.plot_feature_maps({"C1": np.zeros((6, 4, 4))}, image=np.zeros((2, 2, 4, 4))),
+     ValueError, "image must be"),
+    (lambda: seeing.plot_attributions(np.zeros((2, 3, 4, 4)), {"a": np.zeros((2, 4, 4))}),
+     ValueError, r"images must be \(N, H, W\) or \(N, 1, H, W\)"),
+    (lambda: seeing.plot_attributions(np.zeros((2, 4, 4)), {"a": np.zeros((3, 4, 4))}),
+     ValueError, r"maps\['a'\] must have the images' shape \(2, 4, 4\); got shape \(3, 4, 4\)"),
+    (lambda: seeing.plot_attributions(np.zeros((2, 4, 4)), {}),
+     TypeError, "maps must be a non-empty dict"),
+    (lambda: seeing.plot_attributions(np.zeros((2, 4, 4)), {"a": np.zeros((2, 4, 4))},
+                                      titles=["x"]),
+     ValueError, r"titles must have one entry per image \(2\); got 1"),
 ])
 def test_bad_input(call, error, message):
     with pytest.raises(error, match=message):
@@ -145,5 +155,6 @@ def test_bad_input(call, error, message):
 def test_transfer_plot_refuses_an_unknown_method():
     result = TransferResult(("scratch",), (1,), (0, 1), np.zeros((1, 1, 2)), np.zeros(2), 10, 4,
                             0.0, 0.0)
-    with pytest.raises(ValueError, match=r"methods must be drawn from \('scratch',\); got 'frozen'"):
+    with pytest.raises(ValueError,
+                       match=r"methods must be drawn from \('scratch',\); got 'frozen'"):
         seeing.plot_transfer(result, ["frozen"])

@@ -38,7 +38,8 @@ def test_the_gradient_vanishes_at_the_solution():
     probe = fit_linear_probe(x.reshape(45, 3, 4), y, 5)  # (N, ...) is flattened
     w = torch.tensor(probe.weight, requires_grad=True)
     b = torch.tensor(probe.bias, requires_grad=True)
-    loss = F.cross_entropy(torch.from_numpy(x) @ w.T + b, torch.from_numpy(y)) + 5e-4 * (w * w).sum()
+    loss = (F.cross_entropy(torch.from_numpy(x) @ w.T + b, torch.from_numpy(y))
+            + 5e-4 * (w * w).sum())
     loss.backward()
     assert float(w.grad.abs().max()) < 1e-6 and float(b.grad.abs().max()) < 1e-6
     assert probe.weight.shape == (5, 12) and probe.bias.shape == (5,)
@@ -55,13 +56,17 @@ def test_separable_classes_are_all_right_and_the_fit_is_deterministic():
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda x, y: fit_linear_probe(x[0], y, 3), ValueError, r"features must be \(N, ...\)"),
-    (lambda x, y: fit_linear_probe(x, y[:-1], 3), ValueError, r"labels must be 60 ints, one per example; got int64 of shape \(59,\)"),
+    (lambda x, y: fit_linear_probe(x, y[:-1], 3),
+     ValueError, r"labels must be 60 ints, one per example; got int64 of shape \(59,\)"),
     (lambda x, y: fit_linear_probe(x, y.astype(float), 3), ValueError, "labels must be 60 ints"),
-    (lambda x, y: fit_linear_probe(x, y, 2), ValueError, r"labels must lie in 0..1; got values 0..2"),
+    (lambda x, y: fit_linear_probe(x, y, 2),
+     ValueError, r"labels must lie in 0..1; got values 0..2"),
     (lambda x, y: fit_linear_probe(x, y, 0), ValueError, "num_classes must be at least 1"),
-    (lambda x, y: fit_linear_probe(x, y, 3, weight_decay=-1.0), ValueError, "weight_decay must be non-negative"),
+    (lambda x, y: fit_linear_probe(x, y, 3, weight_decay=-1.0),
+     ValueError, "weight_decay must be non-negative"),
     (lambda x, y: fit_linear_probe(x, y, 3, max_iter=0), ValueError, "max_iter must be at least 1"),
-    (lambda x, y: fit_linear_probe(x, y, 3).scores(x[:, :3]), ValueError, r"features must have 7 values per example; got shape \(60, 3\)"),
+    (lambda x, y: fit_linear_probe(x, y, 3).scores(x[:, :3]),
+     ValueError, r"features must have 7 values per example; got shape \(60, 3\)"),
 ])
 def test_bad_input(call, error, message):
     x, y = _data()

@@ -112,7 +112,8 @@ def check_conv_forward(run, student, test_name: str, pair: bool) -> None:
         x, w, b = _inputs(r, 3, 2, 4, *(2 * [j(5, 7)]), 3, 3)
         same_per_image(run, c.case_label(0, 1, "3 images"), student, x, (w, b),
                        {"stride": 1, "padding": 0}, pair, want=_want(x, w, b))
-    basic = [_inputs(r, 2, 3, 4, *(2 * [j(6, 8)]), 3, 3), _inputs(r, 3, 2, 5, *(2 * [j(5, 7)]), 2, 2)]
+    basic = [_inputs(r, 2, 3, 4, *(2 * [j(6, 8)]), 3, 3),
+             _inputs(r, 3, 2, 5, *(2 * [j(5, 7)]), 2, 2)]
     outputs = []
     with run.probe("basic", ("returns", "batch")):
         for i, (x, w, b) in enumerate(basic):

@@ -128,8 +128,10 @@ def _probes(r, which: str) -> list:
         ]
     probes.append(("single", [("one image, one channel, one filter",
                                _case(r, 1, 1, 1, *sq(4, 6), 3, 3)),
-                              ("one image, 3 channels, 2 filters", _case(r, 1, 3, 2, *sq(4, 6), 2, 2)),
-                              ("3 images, one channel, one filter", _case(r, 3, 1, 1, *sq(4, 6), 2, 2))]))
+                              ("one image, 3 channels, 2 filters",
+                               _case(r, 1, 3, 2, *sq(4, 6), 2, 2)),
+                              ("3 images, one channel, one filter",
+                               _case(r, 3, 1, 1, *sq(4, 6), 2, 2))]))
     if which != "db":
         probes.append(("combined", [
             ("stride 2, padding 1, non-square", _case(r, 2, 3, 2, j(6, 8), j(9, 11), 3, 2, 2, 1)),

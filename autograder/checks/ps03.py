@@ -359,7 +359,8 @@ def global_avgpool_backward(student_forward, student_backward) -> None:
                     got = layers.gradient(run.call(label, student_backward, dout, cache), None,
                                           "dx", label)
                     want = ref_global_avgpool_backward(
-                        dout.astype(np.float64), ref_global_avgpool_forward(x.astype(np.float64))[1])
+                        dout.astype(np.float64),
+                        ref_global_avgpool_forward(x.astype(np.float64))[1])
                     if x.dtype == np.float32:
                         c.expect_dtype(got, np.float32, label)
                     elif prop == "basic":

@@ -106,7 +106,8 @@ def parser() -> argparse.ArgumentParser:
                         "<course>/hidden_inputs.salt, created at the first grading)")
     g = p.add_argument_group("where it runs")
     g.add_argument("--workers", type=int, default=default_workers(),
-                   help="parallel worker processes (default: %(default)s; 1 grades in this process)")
+                   help="parallel worker processes "
+                        "(default: %(default)s; 1 grades in this process)")
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask distributed cluster, e.g. tcp://127.0.0.1:8786 "
                         "(its workers must be able to import autograder)")
@@ -144,18 +145,23 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--max-notebook-mb", type=int, default=GraderSettings().max_file_mb,
                    help="larger notebooks are reported and not graded (default: %(default)s)")
     g.add_argument("--max-restarts", type=int, default=GraderSettings().max_restarts,
-                   help="sandbox restarts per notebook after crashes or hangs (default: %(default)s)")
+                   help="sandbox restarts per notebook after crashes or hangs "
+                        "(default: %(default)s)")
     gd = GraderSettings()
     g.add_argument("--submission-s", type=_amount(float), default=gd.submission_s, metavar="S",
                    help="wall seconds for all of one submission's code, replays included; "
                         "what cannot run then is 'not run' (default: %(default)g)")
-    g.add_argument("--submission-cpu-s", type=_amount(float), default=gd.submission_cpu_s, metavar="S",
+    g.add_argument("--submission-cpu-s", type=_amount(float), default=gd.submission_cpu_s,
+                   metavar="S",
                    help="CPU seconds for all of one submission's processes, measured outside "
                         "them (default: %(default)g)")
-    g.add_argument("--replay-s", type=_amount(float, strict=False), default=gd.replay_s, metavar="S",
+    g.add_argument("--replay-s", type=_amount(float, strict=False), default=gd.replay_s,
+                   metavar="S",
                    help="wall seconds per submission for re-running cells after a crash; a "
-                        "replayed cell also gets at most twice its first time (default: %(default)g)")
-    g.add_argument("--grader-s", type=_amount(float, strict=False), default=gd.grader_s, metavar="S",
+                        "replayed cell also gets at most twice its first time "
+                        "(default: %(default)g)")
+    g.add_argument("--grader-s", type=_amount(float, strict=False), default=gd.grader_s,
+                   metavar="S",
                    help="the grader's own seconds per test on the submission's values, beyond "
                         "the test's limit (default: %(default)g)")
     g.add_argument("--values-mb", type=_amount(int), default=gd.values_mb,
@@ -172,7 +178,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--reports", type=Path, metavar="DIR",
                    help="folder for grades.csv, feedback/ and results.json "
                         "(default: <course>/reports/<assignment>)")
-    g.add_argument("--csv", type=Path, metavar="FILE", help="grades CSV (default: <reports>/grades.csv)")
+    g.add_argument("--csv", type=Path, metavar="FILE",
+                   help="grades CSV (default: <reports>/grades.csv)")
     g.add_argument("--no-gradebook", action="store_true",
                    help="do not write the gradebook or autograded/ (the assignment then need "
                         "not be in the gradebook)")

@@ -289,7 +289,8 @@ def _ipc_objects() -> list:
     for kind in ("shm", "sem", "msg"):
         text = _read(f"/proc/sysvipc/{kind}")
         if text:
-            rows += [f"{kind}: {line.split()[:2]}" for line in text.splitlines()[1:] if line.strip()]
+            rows += [f"{kind}: {line.split()[:2]}" for line in text.splitlines()[1:]
+                     if line.strip()]
     return rows
 
 

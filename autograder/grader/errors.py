@@ -74,7 +74,8 @@ class SubmissionError(Exception):
                 "SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"):
             return self.type_name
         builtin = next((c.__name__ for c in type(self).__mro__
-                        if c.__module__ == "builtins" and c.__name__ in _ALLOWED_BASES), "Exception")
+                        if c.__module__ == "builtins" and c.__name__ in _ALLOWED_BASES),
+                       "Exception")
         return f"an exception derived from {builtin}"
 
     def location(self, names=None, cells=None) -> str:

@@ -348,7 +348,8 @@ class _Runner:
                     self.executed.remove(entry)
                     self.fatal.add(idx)
                     self.result.cells.append(CellResult(
-                        idx, CellStatus.FATAL, f"ended the process when run again ({run.fault}); skipped"))
+                        idx, CellStatus.FATAL,
+                        f"ended the process when run again ({run.fault}); skipped"))
                     ok = False
                     break
             if ok:

@@ -271,9 +271,11 @@ def build_spec(course: Course, assignment: str, manifest: Manifest, *, python_pa
                 free = set(nbmod.free_names(source))
                 trusted = nbmod.bound_by(prelude)
                 student = names | (free - trusted)
-                timeout = float(manifest.timeouts.get(gid, test_timeout_s or manifest.default_timeout))
+                timeout = float(manifest.timeouts.get(
+                    gid, test_timeout_s or manifest.default_timeout))
                 tests.append(TestSpec(gid, order, points, source, visible, hidden_line,
-                                      tuple(sorted(student)), tuple(sorted((free & trusted) - names)),
+                                      tuple(sorted(student)),
+                                      tuple(sorted((free & trusted) - names)),
                                       timeout, _sandbox_seed(assignment, f"{name}/{gid}"),
                                       tuple(sorted(names))))
             cells.append(CellSpec(gid, order, cell.cell_type, role, released,

@@ -227,7 +227,8 @@ class Zygote:
             reply, _ = wire.recv_frame(self.ctl, deadline, max_bytes=1 << 20)
         except (wire.ProtocolError, wire.Timeout, OSError) as exc:
             self.kill_all()
-            raise SandboxUnavailable(f"the sandbox stopped answering: {exc!r} {self._stderr_tail()}") from None
+            raise SandboxUnavailable(
+                f"the sandbox stopped answering: {exc!r} {self._stderr_tail()}") from None
         return reply, fd
 
     def spawn(self, files=(), seed: int = 0, limits=None) -> StudentProcess:
@@ -437,13 +438,15 @@ class StudentProcess:
             seconds = timeout if timeout is not None else 30.0
             label = self.timeout_label or f"{seconds:g} s"
             raise self._die(SandboxTimeout(
-                f"timed out after {label}; the submission's process was stopped"), kill=True) from None
+                f"timed out after {label}; the submission's process was stopped"),
+                kill=True) from None
         except (wire.PeerClosed, ConnectionError, BrokenPipeError):
             raise self._die(SandboxCrashed(), kill=False) from None
         except _OverBudget:
             raise self._die(SandboxProtocolError(
                 f"the submission sent more than {self.values_label or 'the grader accepts'} "
-                "of values in this test; the submission's process was stopped"), kill=True) from None
+                "of values in this test; the submission's process was stopped"),
+                kill=True) from None
         except wire.ProtocolError as exc:
             raise self._die(SandboxProtocolError(
                 f"the submission's process sent an invalid reply ({exc})"), kill=True) from None

@@ -123,7 +123,8 @@ def _leftovers(path: str, keep: set) -> list:
     for entry in entries:
         if entry.path in keep:
             continue
-        if any(k.startswith(entry.path + "/") for k in keep) and entry.is_dir(follow_symlinks=False):
+        if (any(k.startswith(entry.path + "/") for k in keep)
+                and entry.is_dir(follow_symlinks=False)):
             out += _leftovers(entry.path, keep)
         else:
             out.append(entry.path)
@@ -265,7 +266,8 @@ class _Zygote:
         if problems:
             ctl.sendall(b"E")
             wire.send_frame(ctl, {"ok": False, "tainted": True,
-                                  "error": "the sandbox is not as it started: " + "; ".join(problems)})
+                                  "error": "the sandbox is not as it started: "
+                                           + "; ".join(problems)})
             return
         notes = _write_files(self.workdir, req.get("files", []), bufs)
         a, b = socket.socketpair()

@@ -79,7 +79,7 @@ class GraderSettings:
     message_chars: int = 1500       #: longest failure message kept
     submission_s: float = 600.0     #: wall seconds of all of a submission's code, replays included
     submission_cpu_s: float = 600.0  #: CPU seconds of all of a submission's processes
-    replay_s: float = 60.0          #: wall seconds for re-running cells after crashes, per submission
+    replay_s: float = 60.0          #: wall seconds per submission for re-running crashed cells
     grader_s: float = 60.0          #: the grader's own seconds per test beyond the test's limit
     values_mb: int = 512            #: values received from the submission per test
 

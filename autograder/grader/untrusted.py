@@ -101,8 +101,9 @@ def student_id_problem(name) -> str | None:
     if name[0] in ".-@":
         return f"the student id {shown_name(name)} starts with {name[0]!r}"
     bad = sorted({c for c in name if not re.fullmatch(r"[A-Za-z0-9._@-]", c)})
+    shown = ", ".join(_visible(c) if _is_control(c) else repr(c) for c in bad[:6])
     return (f"the student id {shown_name(name)} has characters outside "
-            f"A-Z a-z 0-9 . _ @ - ({', '.join(_visible(c) if _is_control(c) else repr(c) for c in bad[:6])})")
+            f"A-Z a-z 0-9 . _ @ - ({shown})")
 
 
 def check_student_id(name, argument: str = "student") -> str:

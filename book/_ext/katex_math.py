@@ -124,7 +124,8 @@ def add_stylesheet(app, pagename, templatename, context, doctree) -> None:
 
 def attach(app) -> None:
     static = [Path(app.confdir) / p for p in app.config.html_static_path]
-    found = [p / "katex" / "katex.min.js" for p in static if (p / "katex" / "katex.min.js").exists()]
+    found = [p / "katex" / "katex.min.js" for p in static
+             if (p / "katex" / "katex.min.js").exists()]
     app.builder.katex = KatexProcess(found[0] if found else static[0] / "katex" / "katex.min.js")
 
 

@@ -195,7 +195,8 @@ def show_grid(array, ax=None, annotate: bool = True, *, cmap="Blues", vmin=None,
 
 def highlight(ax, row: int, col: int, height: int = 1, width: int = 1, *,
               color: str | None = None, linewidth: float = 2.5, **kwargs):
-    """Outline the cells ``row..row+height-1`` x ``col..col+width-1`` of a grid; return the patch."""
+    """Outline the cells ``row..row+height-1`` x ``col..col+width-1`` of a grid; return the
+    patch."""
     from matplotlib.patches import Rectangle
 
     patch = Rectangle((col - 0.5, row - 0.5), width, height, fill=False,
@@ -259,7 +260,8 @@ def show_feature_maps(maps, *, ncols: int | None = None, max_maps: int = 64, cma
     if m.ndim == 4 and m.shape[0] == 1:
         m = m[0]
     if m.ndim != 3:
-        raise ValueError(f"maps must have shape (C, H, W) or (1, C, H, W); got shape {np.shape(maps)}")
+        raise ValueError(f"maps must have shape (C, H, W) or (1, C, H, W); "
+                         f"got shape {np.shape(maps)}")
     m = m[:max_maps]
     if titles is None:
         titles = [f"channel {i}" for i in range(len(m))]
@@ -466,9 +468,9 @@ def describe_convolution_step(s: ConvolutionStep) -> str:
     """One sentence saying which window produces which output cell, with the sum."""
     kh, kw = s.kernel.shape
     terms = " + ".join(f"{a:g}·{b:g}" for a, b in zip(s.window.ravel(), s.kernel.ravel()))
-    return (f"Step {s.step + 1} of {s.steps}: the {kh}x{kw} window at rows {s.top}-{s.top + kh - 1}, "
-            f"columns {s.left}-{s.left + kw - 1} of the padded input gives output[{s.row}, {s.col}]"
-            f" = {terms} = {s.value:g}.")
+    return (f"Step {s.step + 1} of {s.steps}: the {kh}x{kw} window at rows "
+            f"{s.top}-{s.top + kh - 1}, columns {s.left}-{s.left + kw - 1} of the padded input "
+            f"gives output[{s.row}, {s.col}] = {terms} = {s.value:g}.")
 
 
 def show_convolution_step(x, kernel, stride=1, padding=0, step: int = 0, *,

@@ -69,7 +69,8 @@ class Verdict:
             outcomes.append(f"{t.grade_id.replace('test_', '')}={mark}")
         status = r.notebooks[0].status if r.notebooks else "-"
         return [self.attack.name, self.attack.what, f"{r.score:g}/{r.max_score:g} {status}",
-                ", ".join(outcomes), "ok" if not self.failures else "FAIL: " + "; ".join(self.failures)]
+                ", ".join(outcomes),
+                "ok" if not self.failures else "FAIL: " + "; ".join(self.failures)]
 
 
 def judge(attack: Attack, result) -> Verdict:

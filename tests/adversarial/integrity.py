@@ -136,7 +136,8 @@ ATTACKS = [
            answers={"scale": "def scale(x, a):\n    return (x * a)[None]\n"},
            expect={"test_scale": False}),
     Attack("reseed_globals", "reseeds random/numpy globally to guess the hidden inputs",
-           before={None: ["import random\nimport numpy as np\nrandom.seed(0)\nnp.random.seed(0)\n"]},
+           before={None: ["import random\nimport numpy as np\n"
+                          "random.seed(0)\nnp.random.seed(0)\n"]},
            answers={"scale": "def scale(x, a):\n    np.random.seed(0)\n"
                              "    return (np.random.normal(size=x.shape) * 2.0).astype(x.dtype)\n"},
            expect={"test_scale": False}),
@@ -325,9 +326,11 @@ GUARDED = [
            "under another name",
            answers={"conv_output_size": "import importlib, importlib.util, cnnbook.shapes\n"
                     "importlib.reload(cnnbook.shapes)\n"
-                    "_spec = importlib.util.spec_from_file_location('other', cnnbook.shapes.__file__)\n"
+                    "_spec = importlib.util.spec_from_file_location("
+                    "'other', cnnbook.shapes.__file__)\n"
                     "_other = importlib.util.module_from_spec(_spec)\n"
-                    "import sys\nsys.modules['other'] = _other\n_spec.loader.exec_module(_other)\n\n"
+                    "import sys\nsys.modules['other'] = _other\n"
+                    "_spec.loader.exec_module(_other)\n\n"
                     + _CONV + "    if size % 2:\n"
                     "        return _other.conv_output_size(size, kernel, stride, padding)\n"
                     "    return cnnbook.shapes.conv_output_size(size, kernel, stride, padding)\n"},
@@ -348,7 +351,8 @@ GUARDED = [
     Attack("reference_in_a_thread", "calls the reference in another thread, out of the "
            "watch's sight (threads are refused: nothing to return)",
            answers={"conv_output_size": "import threading, cnnbook.shapes\n\n" + _CONV +
-                    "    box = []\n    try:\n        t = threading.Thread(target=lambda: box.append("
+                    "    box = []\n    try:\n"
+                    "        t = threading.Thread(target=lambda: box.append("
                     "cnnbook.shapes.conv_output_size(size, kernel, stride, padding)))\n"
                     "        t.start()\n        t.join()\n    except RuntimeError:\n        pass\n"
                     "    return box[0] if box else -1\n"},

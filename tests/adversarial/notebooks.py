@@ -1,4 +1,5 @@
-"""Attacks on the notebook file: edited, deleted, retyped, duplicated cells, metadata, corrupt files."""
+"""Attacks on the notebook file: edited, deleted, retyped, duplicated cells, metadata, corrupt
+files."""
 
 import copy
 import json

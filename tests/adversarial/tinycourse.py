@@ -49,7 +49,8 @@ def _rng(name):
 def _array(got, shape, dtype, name):
     assert type(got) is np.ndarray, f"{name}: expected a numpy.ndarray, got a {type(got).__name__}"
     assert got.shape == tuple(shape), f"{name}: expected shape {tuple(shape)}, got {got.shape}"
-    assert got.dtype == np.dtype(dtype), f"{name}: expected dtype {np.dtype(dtype)}, got {got.dtype}"
+    assert got.dtype == np.dtype(dtype), \
+        f"{name}: expected dtype {np.dtype(dtype)}, got {got.dtype}"
     bad = ~np.isfinite(got)
     assert not bad.any(), f"{name}: {int(bad.sum())} entries are NaN or infinite"
 
@@ -57,7 +58,8 @@ def _array(got, shape, dtype, name):
 def _close(got, want, name, tol):
     err = np.abs(got.astype(np.float64) - want)
     worst = np.unravel_index(int(np.argmax(err)), err.shape)
-    assert err[worst] <= tol, f"{name}: largest error {err[worst]:.3g} at index {tuple(int(i) for i in worst)}"
+    assert err[worst] <= tol, \
+        f"{name}: largest error {err[worst]:.3g} at index {tuple(int(i) for i in worst)}"
 
 
 def _pair(got, name):
@@ -122,8 +124,9 @@ def conv_output_size(student):
         k, s, p = int(r.integers(1, 6)), int(r.integers(1, 4)), int(r.integers(0, 3))
         n = int(r.integers(k, 40))
         got = student(n, k, s, p)
-        assert type(got) is int or (isinstance(got, np.integer) and not isinstance(got, np.bool_)), \
-            f"conv_output_size: expected an int, got a {type(got).__name__}"
+        is_int = type(got) is int or (isinstance(got, np.integer)
+                                      and not isinstance(got, np.bool_))
+        assert is_int, f"conv_output_size: expected an int, got a {type(got).__name__}"
         assert got == (n + 2 * p - k) // s + 1, f"conv_output_size is wrong on hidden case {i + 1}"
 '''
 

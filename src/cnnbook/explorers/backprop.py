@@ -29,7 +29,8 @@ from cnnbook.shapes import as_pair
 def _check_pixel(p: int, q: int, input_shape) -> None:
     H, W = input_shape
     if not (0 <= p < H and 0 <= q < W):
-        raise ValueError(f"input pixel (p, q) must lie in the input of shape {(H, W)}; got {(p, q)}")
+        raise ValueError(f"input pixel (p, q) must lie in the input of shape {(H, W)}; "
+                         f"got {(p, q)}")
 
 
 def pixel_contributions(p: int, q: int, input_shape, kernel, stride=1, padding=0):
@@ -83,7 +84,8 @@ def dx_terms(delta, k, p: int, q: int, input_shape, stride=1, padding=0):
     delta, k = np.asarray(delta, dtype=float), np.asarray(k, dtype=float)
     expected = output_shape(input_shape, k.shape, stride, padding)
     if delta.shape != expected:
-        raise ValueError(f"delta must have shape {expected} (the output's); got shape {delta.shape}")
+        raise ValueError(f"delta must have shape {expected} (the output's); "
+                         f"got shape {delta.shape}")
     terms = [(i, j, a, b, float(delta[i, j]), float(k[a, b]))
              for i, j, a, b in pixel_contributions(p, q, input_shape, k.shape, stride, padding)]
     return terms, float(sum(d * w for *_, d, w in terms))

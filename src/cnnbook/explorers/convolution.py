@@ -235,7 +235,8 @@ def convolution_view(x, kernel, stride: int, padding: int, step: int):
     lo, hi = float(np.min(x)), float(np.max(x))
     inputs = grid(s.padded, pad=pad, title=f"input {H}×{W}" + (f", padding {ph}" if ph else ""),
                   scale=Scale.sequential(x, "Greys", lo=lo, hi=hi + 0.6 * (hi - lo or 1)))
-    kernel_panel = grid(s.kernel, title=f"kernel {kh}×{kw}", scale=Scale.for_values(s.kernel, "Reds"))
+    kernel_panel = grid(s.kernel, title=f"kernel {kh}×{kw}",
+                        scale=Scale.for_values(s.kernel, "Reds"))
     oh, ow = s.output.shape
     output = grid(s.output, title=f"output {oh}×{ow}, stride {s.stride[0]}",
                   scale=Scale.for_values(s.output, "Blues"))

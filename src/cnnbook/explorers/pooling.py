@@ -8,7 +8,7 @@ layers; this module adds the geometry (which cells a window covers, which cell
 wins it) and the pictures.
 
 ``window_rows(i, kernel, stride, padding)``     the input rows (or columns) of window ``i``
-``first_max(x, i, j, ...)``                     the cell that wins window ``(i, j)`` (first in scan order)
+``first_max(x, i, j, ...)``                     the winner of window ``(i, j)``, first in scan order
 ``pool_plane(x, kernel, ...)``                  output, gradient and winners of one plane
 ``describe_pooling(state, window)``             one sentence about one window and the gradient
 ``plot_pooling(x, kernel, ...)``                padded input with windows, output, gradient

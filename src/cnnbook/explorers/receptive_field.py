@@ -15,7 +15,7 @@ Indices outside ``0..n-1`` lie in the padding: a field may extend past the image
 ``field_span(layers, input_size, unit)``          ``((row0, row1), (col0, col1))`` of one unit
 ``dependency_cone(layers, input_size, index)``    the unit range at every level, along one axis
 ``describe_receptive_field(...)``                 one sentence
-``plot_receptive_field(...)``                     the cone, level by level, and the field on the input
+``plot_receptive_field(...)``                     the cone, level by level, and the input's field
 ``field_view(...)``                               the same as an explorer shows it
 ``receptive_field_explorer(...)``                 controls for kernel, stride, pooling, depth, unit
 """

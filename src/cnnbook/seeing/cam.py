@@ -139,7 +139,8 @@ def gap_field(arch: Architecture) -> ReceptiveField:
     return fields[gaps[-1] - 1]
 
 
-def _interpolation(n_out: int, n_in: int, start: float, jump: float) -> tuple[np.ndarray, np.ndarray]:
+def _interpolation(n_out: int, n_in: int, start: float,
+                   jump: float) -> tuple[np.ndarray, np.ndarray]:
     """``(weights (n_out, n_in), covered (n_out,) bool)`` of samples centred at ``start + i jump``.
 
     Output pixel ``u`` reads position ``(u - start) / jump`` on the map, linearly

@@ -229,10 +229,11 @@ def plot_transfer(result, methods=None, *, chance: float | None = None):
         for n, m in enumerate(methods):
             i = result.methods.index(m)
             dodge = np.exp(0.035 * (n - (len(methods) - 1) / 2))
-            ax.errorbar(np.asarray(result.ks) * dodge, mean[i], yerr=std[i], marker="o", ms=4, capsize=3,
-                        label=m, linestyle="--" if m in ("pixels", "random S4") else "-")
-        ax.axhline(1 / len(TARGET_CLASSES) if chance is None else chance, color="0.5", lw=0.8, ls=":",
-                   label="chance")
+            ax.errorbar(np.asarray(result.ks) * dodge, mean[i], yerr=std[i], marker="o", ms=4,
+                        capsize=3, label=m,
+                        linestyle="--" if m in ("pixels", "random S4") else "-")
+        ax.axhline(1 / len(TARGET_CLASSES) if chance is None else chance, color="0.5", lw=0.8,
+                   ls=":", label="chance")
         ax.set_xscale("log")
         ax.set_xticks(result.ks, [str(k) for k in result.ks])
         ax.set(xlabel="labelled training images per class (k)",

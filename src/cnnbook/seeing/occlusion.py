@@ -79,8 +79,9 @@ def patch_masks(image_size, patch, stride) -> tuple[np.ndarray, np.ndarray, np.n
     h, w = image_size
     (ph, pw), (sh, sw) = patch, stride
     rows, cols = patch_positions(h, ph, sh), patch_positions(w, pw, sw)
-    inside_r = (np.arange(h)[None, :] >= rows[:, None]) & (np.arange(h)[None, :] < rows[:, None] + ph)
-    inside_c = (np.arange(w)[None, :] >= cols[:, None]) & (np.arange(w)[None, :] < cols[:, None] + pw)
+    ys, xs = np.arange(h)[None, :], np.arange(w)[None, :]
+    inside_r = (ys >= rows[:, None]) & (ys < rows[:, None] + ph)
+    inside_c = (xs >= cols[:, None]) & (xs < cols[:, None] + pw)
     masks = inside_r[:, None, :, None] & inside_c[None, :, None, :]  # (R, Q, H, W)
     return masks.reshape(-1, h, w), rows, cols
 

@@ -46,10 +46,9 @@ from cnnbook.seeing.probe import fit_linear_probe
 from cnnbook.seeing.training import he_init
 from cnnbook.spec import Architecture, Linear
 
-__all__ = ["METHODS", "DEFAULT_METHODS", "SOURCE_CLASSES", "TARGET_CLASSES", "PLACEMENT", "FEATURE_LAYERS",
-           "lenet_head", "task", "few_labels", "shifted_copies", "pretrain", "fit_target",
-           "train_target_network",
-           "TransferResult", "transfer_experiment"]
+__all__ = ["METHODS", "DEFAULT_METHODS", "SOURCE_CLASSES", "TARGET_CLASSES", "PLACEMENT",
+           "FEATURE_LAYERS", "lenet_head", "task", "few_labels", "shifted_copies", "pretrain",
+           "fit_target", "train_target_network", "TransferResult", "transfer_experiment"]
 
 METHODS = ("pixels", "random S4", "frozen S4", "frozen C5", "frozen F6", "finetune", "scratch")
 # what transfer_experiment runs unless told: "frozen C5" lies between S4 and F6 in depth
