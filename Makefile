@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 VENDOR_STAMP := book/_vendor/.stamp
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup system system-grade book test test-fast bench release grade clean
+.PHONY: setup system system-grade system-fast book lint test test-fast bench release grade clean
 
 setup: $(STAMP) $(VENDOR_STAMP) system
 
@@ -30,6 +30,10 @@ system:
 system-grade:
 	@bash scripts/install-system.sh bubblewrap
 
+# What the fast tests use from Debian: the grader's sandbox and node (npm brings it).
+system-fast:
+	@bash scripts/install-system.sh bubblewrap npm
+
 # MathJax, the ipywidgets HTML manager and require.js, from the npm registry,
 # so the built book loads nothing from the internet.
 $(VENDOR_STAMP): package.json package-lock.json scripts/vendor-web-assets.sh
@@ -39,11 +43,16 @@ $(VENDOR_STAMP): package.json package-lock.json scripts/vendor-web-assets.sh
 book: setup
 	$(BIN)/jupyter-book build . -W --keep-going
 
+# ruff, pinned in requirements.lock and configured in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
 test: setup
 	$(BIN)/python -m pytest -n 2
 
-test-fast: setup
-	$(BIN)/python -m pytest -m "not slow and not browser"
+# No book build, no browser, no web assets: the tests that take seconds.
+test-fast: $(STAMP) system-fast
+	$(BIN)/python -m pytest -n 2 -m "not slow and not browser and not book"
 
 bench: setup
 	$(BIN)/python -m benchmarks

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from autograder.checks import ps01
 from autograder.grader import class_report as cr
 
@@ -109,6 +111,7 @@ def test_the_nbgrader_path_is_read_from_the_autograded_notebooks(tmp_path):
     assert "modifies its argument `x`" in path.read_text()
 
 
+@pytest.mark.slow  # grades a batch in the sandbox
 def test_a_batch_writes_the_class_report_beside_the_grades(tmp_path):
     from adversarial import tinycourse as tc
     from autograder.grader import grade_assignment

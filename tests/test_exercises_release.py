@@ -141,12 +141,14 @@ def solution_lines(source: str) -> list[str]:
     return lines
 
 
+@pytest.mark.slow  # `released` runs nbgrader generate_assignment on every assignment
 def test_release_holds_only_the_notebooks(released):
     for name in ASSIGNMENTS:
         files = sorted(p.name for p in (released / "release" / name).rglob("*") if p.is_file())
         assert files == [f"{name}.ipynb"], files
 
 
+@pytest.mark.slow  # `released`
 def test_release_holds_no_solution_no_hidden_test_no_autograder(released):
     for name in ASSIGNMENTS:
         raw = (released / "release" / name / f"{name}.ipynb").read_text()

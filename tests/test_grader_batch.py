@@ -147,6 +147,7 @@ def test_the_same_unit_runs_on_a_dask_cluster(tmp_path):
     assert {r.student: r.score for r in report.results} == {"ada": 7, "bob": 3, "cy": 0}
 
 
+@pytest.mark.slow  # a batch through the command line
 def test_cli_documents_everything_and_reports_course_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as done:
         cli_main(["--help"])

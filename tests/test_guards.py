@@ -132,6 +132,7 @@ def test_torch_operators_are_caught_at_the_dispatcher(route):
     assert _hits(forbidden, lambda: (x.detach() @ x.detach()).relu()) == []
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch under the guards: 20 s
 def test_a_package_imported_during_the_call_is_still_guarded(tmp_path):
     """torch (or any package) imported by the student's own function, after the watch
     began: its forbidden functions and operators count all the same."""

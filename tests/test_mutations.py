@@ -93,6 +93,7 @@ def matrix(short: str, results: list[corpus.Result]) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow  # every hidden test of every assignment, LeNet-5 trained included
 def test_the_solutions_pass_every_test_in_process():
     """The baseline the corpus relies on: unmutated, every test passes, printing no
     warning to stderr (nbgrader would score such a cell 0)."""

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import shutil
 import subprocess
@@ -60,6 +61,7 @@ def _imported_modules(path: Path) -> set[str]:
     return found
 
 
+@functools.cache
 def _third_party_imports() -> dict[str, set[str]]:
     """Distribution (canonical name) -> the package's files that import it."""
     owners = importlib.metadata.packages_distributions()

@@ -156,6 +156,7 @@ def test_a_frozen_method_is_a_probe_on_that_layers_output(source):
     assert tr.fit_target("pixels", train, test) == pixels
 
 
+@pytest.mark.slow  # pretrains and fits every method, however small
 def test_experiment_at_tiny_sizes_is_its_cells():
     methods = ("pixels", "frozen S4", "finetune", "scratch")
     result = tr.transfer_experiment(ks=(1, 2), seeds=(0, 1), methods=methods,
