@@ -15,19 +15,14 @@ from __future__ import annotations
 import importlib
 import json
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from mutants import harness  # noqa: E402
-from mutants.alternatives import ALTERNATIVES  # noqa: E402
-from test_exercises_autograde import gradebook_scores  # noqa: E402
-from test_exercises_release import ASSIGNMENTS, copy_course, course  # noqa: E402
-
-from autograder import seeds  # noqa: E402
+from autograder import seeds
+from mutants import harness
+from mutants.alternatives import ALTERNATIVES
+from test_exercises_autograde import gradebook_scores
+from test_exercises_release import ASSIGNMENTS, copy_course, course
 
 pytestmark = pytest.mark.slow
 

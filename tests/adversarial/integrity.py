@@ -301,11 +301,13 @@ GUARDED = [
            answers={"conv_output_size": "import cnnbook.shapes\n\n" + _CONV +
                     "    return cnnbook.shapes.conv_output_size(size, kernel, stride, padding)\n"},
            expect={"test_conv_output_size": "forbidden"}),
-    Attack("reference_then_alias", "calls cnnbook's reference, then, if that raised, an alias of it",
+    Attack("reference_then_alias",
+           "calls cnnbook's reference, then, if that raised, an alias of it",
            answers={"conv_output_size":
                     "import cnnbook.shapes\nfrom cnnbook.shapes import conv_output_size as _ref\n\n"
                     "def conv_output_size(size, kernel, stride=1, padding=0):\n    try:\n"
-                    "        return cnnbook.shapes.conv_output_size(size, kernel, stride, padding)\n"
+                    "        return cnnbook.shapes.conv_output_size("
+                    "size, kernel, stride, padding)\n"
                     "    except Exception:\n        return _ref(size, kernel, stride, padding)\n"},
            expect={"test_conv_output_size": "forbidden"}),
     Attack("reference_alias_in_closure", "the reference kept in a closure under another name",
