@@ -3,10 +3,12 @@
 A hidden check calls the student's code inside :func:`watch`; every forbidden
 reference reached during the call is recorded, however it was reached:
 
-* a Python function by the *fingerprint* of its code (bytecode, constants, names and
-  nested code; not its file or line numbers), so an alias, a module attribute, a
-  closure, a re-import, ``importlib.reload``, an ``exec`` of the module's file or a
-  verbatim copy all meet the same function;
+* a Python function by the *fingerprint* of its code (its instructions with the
+  constants and names they load, and nested code; not its file, line numbers, local
+  variable names or unused constants), so an alias, a module attribute, a closure, a
+  re-import, ``importlib.reload``, an ``exec`` of the module's file, a verbatim copy, a
+  copy with renamed locals or a code object rebuilt with an extra constant all meet the
+  same function;
 * a built-in function by identity;
 * a torch operator at the dispatcher (a ``TorchDispatchMode``), where every route meets:
   ``F.conv2d``, ``nn.Conv2d``, ``torch.ops.aten.convolution``.
@@ -23,6 +25,7 @@ must not use a forbidden function itself.
 from __future__ import annotations
 
 import contextlib
+import dis
 import hashlib
 import importlib
 import sys
@@ -36,19 +39,49 @@ __all__ = ["Forbidden", "armed", "fingerprint", "record", "watch"]
 # fingerprints
 # ---------------------------------------------------------------------------
 
+_SKIP = frozenset({"CACHE", "NOP", "EXTENDED_ARG", "RESUME"})
+_LOCAL_OPS = frozenset(dis.haslocal) | frozenset(dis.hasfree)
+_JUMP_OPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+_CONST_OPS = frozenset(dis.hasconst)
+
+
+def _const(h, const) -> None:
+    if isinstance(const, types.CodeType):
+        h.update(b"\0code\0")
+        _feed(h, const)
+    elif isinstance(const, (frozenset, set)):  # its repr's order depends on the hash seed
+        h.update(repr(sorted(map(repr, const))).encode())
+    elif isinstance(const, tuple):
+        h.update(b"(")
+        for item in const:
+            _const(h, item)
+        h.update(b")")
+    else:
+        h.update(repr((type(const).__name__, const)).encode())
+
+
 def _feed(h, code: types.CodeType) -> None:
-    h.update(code.co_code)
+    """What the code does: its instructions, each constant load resolved to the constant
+    it loads (an unused constant does not count), each name to the name, each local to
+    its slot (not its name), each jump to the instruction it lands on; its argument
+    counts and flags. Not its file, lines, local names or unused constants."""
     h.update(repr((code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
-                   code.co_flags & 0xFF, code.co_names, code.co_varnames, code.co_freevars,
-                   code.co_cellvars)).encode())
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            h.update(b"\0code\0")
-            _feed(h, const)
-        elif isinstance(const, frozenset):  # its repr's order depends on the hash seed
-            h.update(repr(sorted(map(repr, const))).encode())
+                   code.co_flags & 0xFF)).encode())
+    instructions = [i for i in dis.get_instructions(code) if i.opname not in _SKIP]
+    index = {i.offset: n for n, i in enumerate(instructions)}
+    for ins in instructions:
+        h.update(ins.opname.encode() + b"\0")
+        if ins.opcode in _CONST_OPS:
+            _const(h, ins.argval)
+        elif ins.opcode in _LOCAL_OPS:
+            h.update(repr(ins.arg).encode())
+        elif ins.opcode in _JUMP_OPS:
+            h.update(repr(index.get(ins.argval, ins.argval)).encode())
+        elif isinstance(ins.argval, str) or ins.arg is None:
+            h.update(repr(ins.argval).encode())
         else:
-            h.update(repr((type(const).__name__, const)).encode())
+            h.update(repr(ins.arg).encode())
+        h.update(b"\1")
 
 
 def fingerprint(code: types.CodeType) -> str:
@@ -138,6 +171,7 @@ class Forbidden:
         self.builtins: dict = {}     # id -> (object, dotted name)
         self._pending: set = set()   # names not found yet (their package not imported)
         self._modules = -1           # len(sys.modules) when they were last looked for
+        self._seal: dict = {}        # what was resolved, kept apart: see intact()
         settled = [self._resolve(name, importing=True) for name in self.names]
         self._modules = len(sys.modules) if all(settled) else -1
 
@@ -159,7 +193,31 @@ class Forbidden:
             self.codes.setdefault(fingerprint(fn.__code__), name)
         if not functions and callable(obj):
             self.builtins[id(obj)] = (obj, name)
+        self._seal[name] = (frozenset(self.codes.items()),
+                            frozenset((k, v[1]) for k, v in self.builtins.items()))
         return True
+
+    def intact(self) -> bool:
+        """Whether everything resolved is still here: no fingerprint or built-in removed
+        or renamed, no name dropped from the ones still to look for. Code in the same
+        process that empties ``codes`` (to call a reference unseen) is caught here."""
+        try:
+            seal = self._seal
+            if type(seal) is not dict or type(self.codes) is not dict \
+                    or type(self.builtins) is not dict or type(self._pending) is not set:
+                return False
+            for name in self.names:
+                if name in seal:
+                    codes, builtins = seal[name]
+                    if any(self.codes.get(k) != v for k, v in codes):
+                        return False
+                    if any(self.builtins.get(k, (None, None))[1] != v for k, v in builtins):
+                        return False
+                elif name not in self._pending:
+                    return False
+            return True
+        except Exception:  # noqa: BLE001 - state replaced by something that misbehaves
+            return False
 
     def refresh(self) -> bool:
         """Look again for the names not found yet, if a module was imported since; whether
@@ -181,7 +239,6 @@ class _Watch:
     def __init__(self, forbidden: Forbidden):
         self.forbidden = forbidden
         self.hits: list = []
-        self.seen: dict = {}          # id(code) -> (code, dotted name or None)
         self.mode = None
         self.mode_failed = False
 
@@ -189,16 +246,9 @@ class _Watch:
         if name not in self.hits:
             self.hits.append(name)
 
-    def code_name(self, code):
-        entry = self.seen.get(id(code))
-        if entry is None or entry[0] is not code:
-            entry = (code, self.forbidden.codes.get(fingerprint(code)))
-            self.seen[id(code)] = entry
-        return entry[1]
-
-    def start_torch_mode(self) -> None:
+    def start_torch_mode(self, tally=None) -> None:
         """Push the dispatcher guard once torch is imported (it may be imported during
-        the call itself)."""
+        the call itself); its hits go to ``tally`` too (the watch's own record)."""
         torch = sys.modules.get("torch")
         if (self.mode is not None or self.mode_failed or not self.forbidden.ops
                 or torch is None or not _ready(torch)):
@@ -215,6 +265,8 @@ class _Watch:
                 name = getattr(getattr(func, "_schema", None), "name", "")
                 if name in ops:
                     watch.hit(name)
+                    if tally is not None and name not in tally:
+                        tally.append(name)
                 return func(*args, **(kwargs or {}))
 
         self.mode = _ReferenceOps()
@@ -228,67 +280,117 @@ class _Watch:
 
 
 _local = threading.local()
+_LOCAL = _local
+_setprofile, _getprofile = sys.setprofile, sys.getprofile  # as they were at import
 
 
 def _stack() -> list:
-    stack = getattr(_local, "stack", None)
+    stack = getattr(_LOCAL, "stack", None)
     if stack is None:
-        stack = _local.stack = []
+        stack = _LOCAL.stack = []
     return stack
 
 
-#: Switching the guard off during a call counts as reaching a forbidden reference.
-TAMPERING = "sys.setprofile (switching off the reference-call guard)"
+#: Switching the guard off during a call, or changing its state (the forbidden
+#: fingerprints, the hits, the watch stack, the profiler), counts as reaching a
+#: forbidden reference.
+TAMPERING = "tampering with the reference-call guard (sys.setprofile or its state)"
 
 
-def _profiler(previous):
+def _profiler(previous, stack, tally):
+    """The profile function of one watch. What it reads is bound here, not looked up
+    in the module: replacing ``_local`` or the module's functions does not blind it."""
     if getattr(previous, "_reference_guard", False):
         previous = None  # an outer watch: the innermost one records for both
+    seen: dict = {}                   # id(code) -> (code, dotted name or None)
+    modules, setprofile, fp = sys.modules, _setprofile, fingerprint
+
+    def code_name(w, code):
+        entry = seen.get(id(code))
+        if entry is None or entry[0] is not code:
+            entry = (code, w.forbidden.codes.get(fp(code)))
+            seen[id(code)] = entry
+        return entry[1]
+
     def profile(frame, event, arg):
-        stack = getattr(_local, "stack", None)
         if stack:
             w = stack[-1]
             forbidden = w.forbidden
             if forbidden.refresh() or (w.mode is None and forbidden.ops
-                                       and not w.mode_failed and "torch" in sys.modules):
-                w.start_torch_mode()
+                                       and not w.mode_failed and "torch" in modules):
+                w.start_torch_mode(tally)
             if event == "call":
-                name = w.code_name(frame.f_code)
+                name = code_name(w, frame.f_code)
                 if name is not None:
                     w.hit(name)
+                    if name not in tally:
+                        tally.append(name)
             elif event == "c_call":
                 entry = forbidden.builtins.get(id(arg))
                 if entry is not None and entry[0] is arg:
                     w.hit(entry[1])
-                elif arg is sys.setprofile and frame.f_code is not _WATCH_CODE:
+                    if entry[1] not in tally:
+                        tally.append(entry[1])
+                elif (arg is setprofile or arg is sys.setprofile) \
+                        and frame.f_code is not _WATCH_CODE:
                     w.hit(TAMPERING)
+                    tally.append(TAMPERING)
         if previous is not None:
             previous(frame, event, arg)
     profile._reference_guard = True
     return profile
 
 
+def _tampered(w, forbidden, stack, profile) -> bool:
+    """Whether the guard's state changed under the watched body."""
+    try:
+        return (_getprofile() is not profile or not stack or stack[-1] is not w
+                or getattr(_local, "stack", None) is not stack
+                or w.forbidden is not forbidden or not forbidden.intact()
+                or type(w.hits) is not list)
+    except Exception:  # noqa: BLE001 - state replaced by something that misbehaves
+        return True
+
+
 @contextlib.contextmanager
 def watch(forbidden: Forbidden):
     """Record in the yielded list (dotted names, first hit first) every forbidden
     reference the body reaches in this thread. Watches nest; the previous profiler is
-    restored on exit."""
+    restored on exit. The guard's state is checked after the body: a hit removed, a
+    fingerprint removed, the watch taken off its stack or the profiler replaced adds
+    :data:`TAMPERING` to the hits."""
     if not isinstance(forbidden, Forbidden):
         raise TypeError(f"forbidden must be a Forbidden; got {type(forbidden).__name__}")
     w = _Watch(forbidden)
+    hits = w.hits
     stack = _stack()
+    tally: list = []
+    if not forbidden.intact():
+        tally.append(TAMPERING)
     stack.append(w)
-    previous = sys.getprofile()
-    sys.setprofile(_profiler(previous))
-    w.start_torch_mode()
+    previous = _getprofile()
+    profile = _profiler(previous, stack, tally)
+    _setprofile(profile)
+    w.start_torch_mode(tally)
     try:
-        yield w.hits
+        yield hits
     finally:
-        sys.setprofile(previous)
+        tampered = _tampered(w, forbidden, stack, profile)
+        _setprofile(previous)
         w.stop_torch_mode()
-        stack.remove(w)
+        if w in stack:
+            stack.remove(w)
+        if tampered or any(name not in hits for name in tally):
+            tampered = True
+        if w.hits is not hits:
+            w.hits = hits
+        for name in tally:
+            if name not in hits:
+                hits.append(name)
+        if tampered and TAMPERING not in hits:
+            hits.append(TAMPERING)
         if stack:  # an inner watch's hits are the outer one's too
-            for name in w.hits:
+            for name in hits:
                 stack[-1].hit(name)
 
 
@@ -298,13 +400,13 @@ _WATCH_CODE = watch.__wrapped__.__code__
 def armed():
     """The :class:`Forbidden` of the innermost active watch in this thread, or None (the
     grader's proxies arm the sandbox with it when a check calls across)."""
-    stack = getattr(_local, "stack", None)
+    stack = getattr(_LOCAL, "stack", None)
     return stack[-1].forbidden if stack else None
 
 
 def record(names) -> None:
     """Add hits seen elsewhere (the sandbox reports its own) to the innermost watch."""
-    stack = getattr(_local, "stack", None)
+    stack = getattr(_LOCAL, "stack", None)
     if stack:
         for name in names:
             stack[-1].hit(str(name)[:200])
