@@ -294,7 +294,7 @@ def _stack() -> list:
 #: Switching the guard off during a call, or changing its state (the forbidden
 #: fingerprints, the hits, the watch stack, the profiler), counts as reaching a
 #: forbidden reference.
-TAMPERING = "tampering with the reference-call guard (sys.setprofile or its state)"
+TAMPERING = "sys.setprofile or the guard's own state (switching off the reference-call guard)"
 
 
 def _profiler(previous, stack, tally):
