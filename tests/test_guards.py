@@ -357,3 +357,9 @@ def test_an_honest_call_reports_no_tampering():
 
     assert _hits(forbidden, honest) == []
     assert forbidden.intact()
+
+
+def test_two_names_for_one_builtin_leave_the_guard_intact():
+    forbidden = guards.Forbidden(["os.getcwd", "posix.getcwd"])  # one built-in, two names
+    assert forbidden.intact()
+    assert _hits(forbidden, lambda: None) == []

@@ -193,8 +193,10 @@ class Forbidden:
             self.codes.setdefault(fingerprint(fn.__code__), name)
         if not functions and callable(obj):
             self.builtins[id(obj)] = (obj, name)
-        self._seal[name] = (frozenset(self.codes.items()),
-                            frozenset((k, v[1]) for k, v in self.builtins.items()))
+        seal = self._seal
+        seal["codes"] = dict(self.codes)
+        seal["builtins"] = {k: v[1] for k, v in self.builtins.items()}
+        seal.setdefault("resolved", set()).add(name)
         return True
 
     def intact(self) -> bool:
@@ -206,15 +208,14 @@ class Forbidden:
             if type(seal) is not dict or type(self.codes) is not dict \
                     or type(self.builtins) is not dict or type(self._pending) is not set:
                 return False
-            for name in self.names:
-                if name in seal:
-                    codes, builtins = seal[name]
-                    if any(self.codes.get(k) != v for k, v in codes):
-                        return False
-                    if any(self.builtins.get(k, (None, None))[1] != v for k, v in builtins):
-                        return False
-                elif name not in self._pending:
-                    return False
+            codes, builtins = seal.get("codes", {}), seal.get("builtins", {})
+            if any(self.codes.get(k) != v for k, v in codes.items()):
+                return False
+            if any(self.builtins.get(k, (None, None))[1] != v for k, v in builtins.items()):
+                return False
+            resolved = seal.get("resolved", set())
+            if any(name not in resolved and name not in self._pending for name in self.names):
+                return False
             return True
         except Exception:  # noqa: BLE001 - state replaced by something that misbehaves
             return False
