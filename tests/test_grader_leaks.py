@@ -69,3 +69,27 @@ def test_no_channel_carries_a_number_out_of_a_hidden_test(tmp_path):
     assert "conv2d_forward_loops" in loops["leak_name"]["test_conv2d_forward_loops"]
     assert "it raised ValueError" in loops["leak_name"]["test_conv2d_forward_loops"]
     assert "it returned a list" in loops["leak_list"]["test_conv2d_forward_loops"]
+    # the student's kernel (nbgrader's path) gives the same words as the sandbox
+    for channel in ("name", "line", "list", "tuple", "axes", "shape", "index", "exctype",
+                    "message", "print"):
+        assert _in_kernel(channel) == loops[f"leak_{channel}"]["test_conv2d_forward_loops"], \
+            channel
+
+
+def _in_kernel(channel: str) -> str:
+    """The hidden check's message when the leaking answer runs in this process, as it
+    does in the student's kernel under nbgrader."""
+    from autograder import seeds
+    from autograder.checks import common, ps01
+
+    ns: dict = {"__name__": "__main__"}
+    src = ("import numpy as np\n" + leaks.LEAK.replace("$channel", channel)
+           + leaks.solutions(REPO)["conv2d_forward_loops"])
+    exec(compile(src, "<cell 5>", "exec"), ns)
+    leaky = ns["_leaky"](ns["conv2d_forward_loops"])
+    with seeds.using(SALT):
+        try:
+            ps01.conv2d_forward_loops(leaky)
+        except common.CheckError as exc:
+            return str(exc)
+    return "passed"
