@@ -6,6 +6,8 @@ notebooks, and every channel that makes a call fail costs its tests."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -87,9 +89,13 @@ def _in_kernel(channel: str) -> str:
            + leaks.solutions(REPO)["conv2d_forward_loops"])
     exec(compile(src, "<cell 5>", "exec"), ns)
     leaky = ns["_leaky"](ns["conv2d_forward_loops"])
-    with seeds.using(SALT):
-        try:
+    shown = io.StringIO()  # what the kernel would show under the test cell
+    try:
+        with seeds.using(SALT), contextlib.redirect_stdout(shown), \
+                contextlib.redirect_stderr(shown):
             ps01.conv2d_forward_loops(leaky)
-        except common.CheckError as exc:
-            return str(exc)
-    return "passed"
+        message = "passed"
+    except common.CheckError as exc:
+        message = str(exc)
+    assert not leaks.FORBIDDEN_TEXT.search(shown.getvalue()), (channel, shown.getvalue())
+    return message

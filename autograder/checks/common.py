@@ -34,6 +34,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import functools
+import io
 import math
 import numbers
 import os
@@ -91,6 +92,16 @@ def quiet():
         warnings.simplefilter("ignore")
         with np.errstate(all="ignore"):
             yield
+
+
+@contextlib.contextmanager
+def _silenced():
+    """What a call under a hidden check prints goes nowhere: in the student's kernel it
+    would reach the autograded notebook, and it could print the hidden inputs (the
+    sandbox's output of a hidden test is dropped too)."""
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        yield
 
 
 def rng(test_name: str) -> np.random.Generator:
@@ -351,7 +362,7 @@ class Run:
         given_kw = {k: fresh(v) for k, v in kwargs.items()}
         self.handed = (given, given_kw)
         error = result = None
-        with quiet():
+        with quiet(), _silenced():
             with guards.watch(self.forbidden) as hits:
                 start = time.perf_counter()
                 try:
