@@ -112,7 +112,7 @@ def write_back(original, new) -> bool:
 
 
 def _write_back_array(np, original, new) -> bool:
-    if type(new) is not np.ndarray or new.size != original.size \
+    if type(new) is not np.ndarray or new.nbytes != original.nbytes \
             or not original.flags.writeable:
         return False
     try:
