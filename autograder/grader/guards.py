@@ -39,49 +39,68 @@ __all__ = ["Forbidden", "armed", "fingerprint", "record", "watch"]
 # fingerprints
 # ---------------------------------------------------------------------------
 
-_SKIP = frozenset({"CACHE", "NOP", "EXTENDED_ARG", "RESUME"})
-_LOCAL_OPS = frozenset(dis.haslocal) | frozenset(dis.hasfree)
-_JUMP_OPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+_SKIP_OPS = frozenset(dis.opmap[n] for n in ("CACHE", "NOP", "RESUME") if n in dis.opmap)
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
 _CONST_OPS = frozenset(dis.hasconst)
+_NAME_OPS = frozenset(dis.hasname)
+#: Name operations whose argument holds flags in its low bits (the name's index above).
+_NAME_SHIFT = {dis.opmap[n]: k for n, k in (("LOAD_GLOBAL", 1), ("LOAD_ATTR", 1),
+                                            ("LOAD_SUPER_ATTR", 2)) if n in dis.opmap}
+if sys.version_info < (3, 12):
+    _NAME_SHIFT.pop(dis.opmap.get("LOAD_ATTR"), None)
 
 
-def _const(h, const) -> None:
+def _const_key(const) -> str:
     if isinstance(const, types.CodeType):
-        h.update(b"\0code\0")
-        _feed(h, const)
-    elif isinstance(const, (frozenset, set)):  # its repr's order depends on the hash seed
-        h.update(repr(sorted(map(repr, const))).encode())
-    elif isinstance(const, tuple):
-        h.update(b"(")
-        for item in const:
-            _const(h, item)
-        h.update(b")")
-    else:
-        h.update(repr((type(const).__name__, const)).encode())
+        return "code:" + fingerprint(const)
+    if isinstance(const, (frozenset, set)):  # its repr's order depends on the hash seed
+        return repr(sorted(map(_const_key, const)))
+    if isinstance(const, tuple):
+        return "(" + ",".join(map(_const_key, const)) + ")"
+    return repr((type(const).__name__, const))
+
+
+#: What each opcode's argument means for the fingerprint: 0 the argument itself, 1 skip
+#: the instruction, 2 a constant's index, 3.. a name's index shifted by (kind - 3) bits.
+_KIND = bytearray(256)
+for _op in _SKIP_OPS:
+    _KIND[_op] = 1
+for _op in _CONST_OPS:
+    _KIND[_op] = 2
+for _op in _NAME_OPS:
+    _KIND[_op] = 3 + _NAME_SHIFT.get(_op, 0)
 
 
 def _feed(h, code: types.CodeType) -> None:
     """What the code does: its instructions, each constant load resolved to the constant
-    it loads (an unused constant does not count), each name to the name, each local to
-    its slot (not its name), each jump to the instruction it lands on; its argument
-    counts and flags. Not its file, lines, local names or unused constants."""
+    it loads (an unused constant does not count), each name load to the name; locals by
+    slot (not by name), jumps by distance; its argument counts and flags. Not its file,
+    lines, local names or unused constants."""
     h.update(repr((code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
                    code.co_flags & 0xFF)).encode())
-    instructions = [i for i in dis.get_instructions(code) if i.opname not in _SKIP]
-    index = {i.offset: n for n, i in enumerate(instructions)}
-    for ins in instructions:
-        h.update(ins.opname.encode() + b"\0")
-        if ins.opcode in _CONST_OPS:
-            _const(h, ins.argval)
-        elif ins.opcode in _LOCAL_OPS:
-            h.update(repr(ins.arg).encode())
-        elif ins.opcode in _JUMP_OPS:
-            h.update(repr(index.get(ins.argval, ins.argval)).encode())
-        elif isinstance(ins.argval, str) or ins.arg is None:
-            h.update(repr(ins.argval).encode())
+    raw, consts, names, kind = code.co_code, code.co_consts, code.co_names, _KIND
+    ops, keys, ext = bytearray(), [], 0
+    for i in range(0, len(raw) - 1, 2):
+        op = raw[i]
+        k = kind[op]
+        if k == 0:
+            ops += raw[i:i + 2]
+            ext = (raw[i + 1] << 8) if op == _EXTENDED_ARG else 0
+            continue
+        arg, ext = raw[i + 1] | ext, 0
+        if k == 1:
+            continue
+        ops.append(op)
+        if k == 2:
+            ops.append(0)
+            keys.append(_const_key(consts[arg]) if arg < len(consts) else str(arg))
         else:
-            h.update(repr(ins.arg).encode())
-        h.update(b"\1")
+            shift = k - 3
+            ops.append(arg & ((1 << shift) - 1))
+            n = arg >> shift
+            keys.append(names[n] if n < len(names) else str(n))
+    h.update(bytes(ops))
+    h.update("\0".join(keys).encode())
 
 
 def fingerprint(code: types.CodeType) -> str:
