@@ -32,11 +32,11 @@ def test_every_change_to_an_array_is_seen(name, new, faithful):
         assert handed.dtype == new.dtype and np.array_equal(handed, new)
 
 
-def test_a_read_only_array_changed_in_the_sandbox_is_marked():
-    kept, handed = _x(), _x()
+def test_a_read_only_array_is_never_touched():
+    handed = _x()
     handed.flags.writeable = False
-    assert write_back(handed, _x() * 0) is False
-    assert not same(kept, handed)
+    assert write_back(handed, np.zeros(13)) is False
+    assert handed.dtype == np.float64 and np.array_equal(handed, _x())
 
 
 def test_an_unchanged_array_stays_equal():

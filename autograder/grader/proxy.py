@@ -82,8 +82,7 @@ def write_back(original, new) -> bool:
     submission's in-place ``x.dtype = ...`` or ``x.shape = ...`` did), lists, dicts, sets
     and bytearrays the new items (which are the caller's own objects where the submission
     kept them). A change no in-place operation can reproduce here (an array resized, an
-    argument turned into another kind of object, a read-only array written to) is never
-    dropped: ``original`` is *marked*, changed so that it equals nothing it was before (an
+    argument turned into another kind of object) is never dropped: ``original`` is *marked*, changed so that it equals nothing it was before (an
     array's dtype becomes raw bytes, a container is emptied, a tensor gets the new data),
     and a check that compares it with a copy sees it modified. Returns whether the change
     was reproduced faithfully."""
@@ -92,6 +91,8 @@ def write_back(original, new) -> bool:
     if type(original) is RemoteObject:
         return True
     if isinstance(original, np.ndarray):
+        if not original.flags.writeable:  # the caller's read-only data: never touched here
+            return False
         return _write_back_array(np, original, new) or _mark_array(np, original)
     if isinstance(original, (list, dict, set, bytearray)):
         if isinstance(original, list) and isinstance(new, list):
