@@ -3,7 +3,9 @@ variant of the tiny course whose checks do what the real ones do: call the stude
 function inside ``guards.watch`` (with the manifest's FORBIDDEN and FORBIDDEN_OPS) and
 look at the arguments after the call. Every route to the reference is caught, a
 reference called in an ordinary cell costs nothing, and an in-place change is seen as
-it would be in the student's own kernel. The attacks are ``adversarial.integrity.GUARDED``;
+it would be in the student's own kernel. The attacks are ``adversarial.integrity.GUARDED``
+and ``adversarial.tampering.GUARDED`` (the guard's state changed, a laundered reference, an
+argument changed in a way the sandbox cannot copy back);
 honest controls are graded in the same batch."""
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from adversarial import harness, integrity
+from adversarial import harness, integrity, tampering
 from adversarial import tinycourse as tc
 from autograder.grader import grade_assignment
 
@@ -69,7 +71,7 @@ def guarded_course(tmp_path) -> dict:
 
 @pytest.mark.slow
 def test_guard_routes_and_in_place_changes(tmp_path, monkeypatch):
-    attacks = integrity.GUARDED
+    attacks = integrity.GUARDED + tampering.GUARDED
     paths = guarded_course(tmp_path)
     for name in [m for m in sys.modules if m == "tinychecks" or m.startswith("tinychecks.")]:
         monkeypatch.delitem(sys.modules, name)  # another test's copy of the tiny course
@@ -90,5 +92,11 @@ def test_guard_routes_and_in_place_changes(tmp_path, monkeypatch):
         assert "reference implementation" in conv.message, conv.message
     aten = {t.grade_id: t for t in by["reference_through_aten"].tests}["test_conv_output_size"]
     assert "aten::convolution" in aten.message
-    scale = {t.grade_id: t for t in by["scale_in_place"].tests}["test_scale"]
-    assert "modifies its argument x" in scale.message
+    for name in ("scale_in_place", "scale_zeroes_then_retypes_x", "scale_swaps_numpy",
+                 "scale_reshapes_x", "scale_resizes_x", "scale_writes_through_strides"):
+        scale = {t.grade_id: t for t in by[name].tests}["test_scale"]
+        assert "modifies its argument x" in scale.message, (name, scale.message)
+    for name in ("guard_state_cleared", "guard_hits_cleared", "guard_stack_emptied",
+                 "guard_profiler_replaced"):
+        conv = {t.grade_id: t for t in by[name].tests}["test_conv_output_size"]
+        assert "reference" in conv.message, (name, conv.message)

@@ -211,3 +211,156 @@ def test_bad_arguments_are_refused():
     empty = guards.Forbidden(["cnnbook.numpy.no_such_function", "nosuchpackage.f"])
     assert empty.codes == {} and empty._pending == set(empty.names)
     assert bool(guards.Forbidden()) is False
+
+
+# --- laundering: a reference's code made to look new (red-team finding A2) -------------
+
+def _launder(fn, consts=(), rename=False, copy_globals=True):
+    import types
+
+    code = fn.__code__
+    if consts:
+        code = code.replace(co_consts=code.co_consts + tuple(consts))
+    if rename:
+        code = code.replace(co_varnames=tuple(f"v{i}" for i in range(len(code.co_varnames))))
+    g = dict(fn.__globals__) if copy_globals else fn.__globals__
+    out = types.FunctionType(code, g, fn.__name__, fn.__defaults__, fn.__closure__)
+    out.__kwdefaults__ = fn.__kwdefaults__
+    return out
+
+
+@pytest.mark.parametrize("how", [
+    {"consts": ("laundered",)}, {"consts": (12345, None, ("a", 1.5))}, {"rename": True},
+    {"consts": ("x",), "rename": True}, {"copy_globals": True}, {"copy_globals": False}])
+def test_a_laundered_reference_is_still_the_reference(how):
+    forbidden = guards.Forbidden([CONV])
+    x, w, b = _args()
+    laundered = _launder(cnnbook.numpy.conv2d_forward, **how)
+    assert laundered is not cnnbook.numpy.conv2d_forward
+    assert _hits(forbidden, laundered, x, w, b) == [CONV]
+
+
+def test_an_honest_implementation_with_other_constants_is_not_the_reference():
+    src = "def f(x, k):\n    total = x * k\n    return total + 1\n"
+    f = compile(src, "a.py", "exec").co_consts[0]
+    g = compile(src.replace("total", "t"), "b.py", "exec").co_consts[0]
+    h = compile(src.replace("+ 1", "+ 2"), "a.py", "exec").co_consts[0]
+    k = compile(src.replace("x * k", "k * x"), "a.py", "exec").co_consts[0]
+    assert guards.fingerprint(f) == guards.fingerprint(g)  # a renamed local
+    assert guards.fingerprint(f) != guards.fingerprint(h)  # another constant used
+    assert guards.fingerprint(f) != guards.fingerprint(k)  # other operations
+    assert guards.fingerprint(f) == guards.fingerprint(f.replace(co_consts=f.co_consts + (7,)))
+
+
+# --- switching the guard off through its state (red-team finding A1) -------------------
+
+def _guard_state():
+    """What a submission finds from the profiler: the watch stack, if it can."""
+    p = sys.getprofile()
+    g = getattr(p, "__globals__", None) or {}
+    loc = g.get("_local")
+    return list(getattr(loc, "stack", []) or [])
+
+
+def _off_by_clearing(clear_hits_after=True):
+    x, w, b = _args()
+
+    def attack():
+        for watch in _guard_state():
+            watch.forbidden.codes.clear()
+            watch.forbidden.builtins.clear()
+            watch.forbidden._pending.clear()
+            watch.forbidden._modules = 10 ** 9
+            watch.hits.clear()
+        out = cnnbook.numpy.conv2d_forward(x, w, b)
+        if clear_hits_after:
+            for watch in _guard_state():
+                watch.hits.clear()
+        return out
+    return attack
+
+
+def _off_by_clearing_hits():
+    x, w, b = _args()
+
+    def attack():
+        out = cnnbook.numpy.conv2d_forward(x, w, b)
+        for watch in _guard_state():
+            watch.hits.clear()
+            watch.hits = []
+        return out
+    return attack
+
+
+def _off_by_emptying_the_stack():
+    x, w, b = _args()
+
+    def attack():
+        p = sys.getprofile()
+        p.__globals__["_local"].stack.clear()
+        return cnnbook.numpy.conv2d_forward(x, w, b)
+    return attack
+
+
+def _off_by_replacing_the_local():
+    x, w, b = _args()
+
+    def attack():
+        import threading as t
+        sys.getprofile().__globals__["_local"] = t.local()
+        return cnnbook.numpy.conv2d_forward(x, w, b)
+    return attack
+
+
+def _off_by_replacing_setprofile():
+    x, w, b = _args()
+
+    def attack():
+        sys.getprofile().__globals__["_setprofile"](None)
+        return cnnbook.numpy.conv2d_forward(x, w, b)
+    return attack
+
+
+def _off_by_swapping_forbidden():
+    x, w, b = _args()
+
+    def attack():
+        for watch in _guard_state():
+            watch.forbidden = guards.Forbidden()
+        return cnnbook.numpy.conv2d_forward(x, w, b)
+    return attack
+
+
+@pytest.mark.parametrize("make", [_off_by_clearing, _off_by_clearing_hits,
+                                  _off_by_emptying_the_stack, _off_by_replacing_the_local,
+                                  _off_by_replacing_setprofile, _off_by_swapping_forbidden])
+def test_tampering_with_the_guards_state_is_reported(make):
+    forbidden = guards.Forbidden([CONV])
+    saved = guards._local
+    try:
+        hits = _hits(forbidden, make())
+    finally:
+        guards._local = saved
+    assert guards.TAMPERING in hits or CONV in hits, hits
+    assert sys.getprofile() is None and guards.armed() is None
+    # a Forbidden changed under one watch stays suspect under the next
+    if not forbidden.intact():
+        assert guards.TAMPERING in _hits(forbidden, lambda: None)
+
+
+def test_an_honest_call_reports_no_tampering():
+    forbidden = guards.Forbidden([CONV, "math.hypot"])
+    x, w, b = _args()
+
+    def honest():
+        sys.getprofile()  # looking is not tampering
+        return float(np.sum(x)) + math.sqrt(4.0)
+
+    assert _hits(forbidden, honest) == []
+    assert forbidden.intact()
+
+
+def test_two_names_for_one_builtin_leave_the_guard_intact():
+    forbidden = guards.Forbidden(["os.getcwd", "posix.getcwd"])  # one built-in, two names
+    assert forbidden.intact()
+    assert _hits(forbidden, lambda: None) == []

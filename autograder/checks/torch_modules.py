@@ -76,16 +76,16 @@ def same_per_image(run_, module, x, label: str, want=None) -> None:
     for n, one in enumerate(ones):
         try:
             if tuple(one.shape) != (1,) + whole.shape[1:]:
-                raise c.Failure(f"image {n}'s output has another shape when it is computed "
+                raise c.Failure("an image's output has another shape when it is computed "
                                 "alone", label)
             try:
                 c.compare(one, whole[n:n + 1], label, atol=1e-5, rtol=1e-4, scale=True)
             except c.Failure:
-                raise c.Failure(f"image {n}'s output changes with the other images in the "
+                raise c.Failure("an image's output changes with the other images in the "
                                 "batch", label) from None
         except c.Failure:
             if want is not None and "single" in run_.contract and _close(whole, want):
-                raise c.Failure(f"a batch is right but image {n} alone is not", label,
+                raise c.Failure("a batch is right but an image alone is not", label,
                                 prop="single") from None
             raise
 

@@ -21,6 +21,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import review
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -36,6 +38,7 @@ class Record:
     student: str
     outcomes: tuple
     graded: bool = True     #: False when the grader itself failed on the submission
+    review: tuple = ()      #: notes of code flagged for review by hand (see .review)
 
     @property
     def score(self) -> float:
@@ -57,7 +60,9 @@ def records_from_rows(rows) -> list:
                                             float(t.get("max_points") or 0),
                                             str(t.get("status", "")), str(t.get("message", ""))))
         graded = not row.get("error") and not row.get("refused")
-        records.append(Record(str(row.get("student", "")), tuple(outcomes), graded))
+        notes = row.get("notes") if isinstance(row.get("notes"), list) else []
+        flagged = tuple(str(n) for n in notes if review.is_review_note(n))
+        records.append(Record(str(row.get("student", "")), tuple(outcomes), graded, flagged))
     return records
 
 
@@ -96,8 +101,17 @@ def records_from_autograded(course_root, assignment: str) -> list:
                 outcome = _cell_outcome(cell) if isinstance(cell, dict) else None
                 if outcome is not None:
                     outcomes.append(outcome)
-        records.append(Record(folder.parent.name, tuple(outcomes)))
+        flagged = tuple(note for nb_path in sorted(folder.glob("*.ipynb"))
+                        for note in _review_notes(nb_path))
+        records.append(Record(folder.parent.name, tuple(outcomes), True, flagged))
     return records
+
+
+def _review_notes(nb_path) -> list:
+    try:
+        return review.notes(review.notebook_cells(json.loads(nb_path.read_text())))
+    except (OSError, ValueError):
+        return []
 
 
 # ---------------------------------------------------------------------------
@@ -257,6 +271,22 @@ def report_html(assignment: str, records, contracts: dict | None = None,
                          f"<td><code>{_e(v.function)}</code> {_e(v.text)}</td><td>"
                          + ", ".join(f"<code>{_e(t)}</code>" for t in v.tests) + "</td></tr>")
         parts.append("</tbody></table>" + ("</details>" if len(found) > top else ""))
+    flagged = [r for r in records if r.review]
+    parts.append("<h2>For review by hand</h2>")
+    if not flagged:
+        parts.append("<p>No submission uses introspection that can defeat the grading.</p>")
+    else:
+        parts.append(f'<p class="meta">{len(flagged)} submission'
+                     f"{'s use' if len(flagged) != 1 else ' uses'} introspection that can "
+                     "defeat the grading (the profiler, frames, code objects, the garbage "
+                     "collector, <code>sys.modules</code>, <code>exec</code>...). No points "
+                     "were taken for it: read the cells named.</p>")
+        parts.append("<table><thead><tr><th>student</th><th>what, where</th></tr></thead>"
+                     "<tbody>")
+        for r in flagged:
+            parts.append(f"<tr><td>{_e(r.student)}</td><td>"
+                         + "<br>".join(_e(n) for n in r.review) + "</td></tr>")
+        parts.append("</tbody></table>")
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -3,10 +3,12 @@
 A hidden check calls the student's code inside :func:`watch`; every forbidden
 reference reached during the call is recorded, however it was reached:
 
-* a Python function by the *fingerprint* of its code (bytecode, constants, names and
-  nested code; not its file or line numbers), so an alias, a module attribute, a
-  closure, a re-import, ``importlib.reload``, an ``exec`` of the module's file or a
-  verbatim copy all meet the same function;
+* a Python function by the *fingerprint* of its code (its instructions with the
+  constants and names they load, and nested code; not its file, line numbers, local
+  variable names or unused constants), so an alias, a module attribute, a closure, a
+  re-import, ``importlib.reload``, an ``exec`` of the module's file, a verbatim copy, a
+  copy with renamed locals or a code object rebuilt with an extra constant all meet the
+  same function;
 * a built-in function by identity;
 * a torch operator at the dispatcher (a ``TorchDispatchMode``), where every route meets:
   ``F.conv2d``, ``nn.Conv2d``, ``torch.ops.aten.convolution``.
@@ -23,6 +25,7 @@ must not use a forbidden function itself.
 from __future__ import annotations
 
 import contextlib
+import dis
 import hashlib
 import importlib
 import sys
@@ -36,19 +39,68 @@ __all__ = ["Forbidden", "armed", "fingerprint", "record", "watch"]
 # fingerprints
 # ---------------------------------------------------------------------------
 
+_SKIP_OPS = frozenset(dis.opmap[n] for n in ("CACHE", "NOP", "RESUME") if n in dis.opmap)
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
+_CONST_OPS = frozenset(dis.hasconst)
+_NAME_OPS = frozenset(dis.hasname)
+#: Name operations whose argument holds flags in its low bits (the name's index above).
+_NAME_SHIFT = {dis.opmap[n]: k for n, k in (("LOAD_GLOBAL", 1), ("LOAD_ATTR", 1),
+                                            ("LOAD_SUPER_ATTR", 2)) if n in dis.opmap}
+if sys.version_info < (3, 12):
+    _NAME_SHIFT.pop(dis.opmap.get("LOAD_ATTR"), None)
+
+
+def _const_key(const) -> str:
+    if isinstance(const, types.CodeType):
+        return "code:" + fingerprint(const)
+    if isinstance(const, (frozenset, set)):  # its repr's order depends on the hash seed
+        return repr(sorted(map(_const_key, const)))
+    if isinstance(const, tuple):
+        return "(" + ",".join(map(_const_key, const)) + ")"
+    return repr((type(const).__name__, const))
+
+
+#: What each opcode's argument means for the fingerprint: 0 the argument itself, 1 skip
+#: the instruction, 2 a constant's index, 3.. a name's index shifted by (kind - 3) bits.
+_KIND = bytearray(256)
+for _op in _SKIP_OPS:
+    _KIND[_op] = 1
+for _op in _CONST_OPS:
+    _KIND[_op] = 2
+for _op in _NAME_OPS:
+    _KIND[_op] = 3 + _NAME_SHIFT.get(_op, 0)
+
+
 def _feed(h, code: types.CodeType) -> None:
-    h.update(code.co_code)
+    """What the code does: its instructions, each constant load resolved to the constant
+    it loads (an unused constant does not count), each name load to the name; locals by
+    slot (not by name), jumps by distance; its argument counts and flags. Not its file,
+    lines, local names or unused constants."""
     h.update(repr((code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
-                   code.co_flags & 0xFF, code.co_names, code.co_varnames, code.co_freevars,
-                   code.co_cellvars)).encode())
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            h.update(b"\0code\0")
-            _feed(h, const)
-        elif isinstance(const, frozenset):  # its repr's order depends on the hash seed
-            h.update(repr(sorted(map(repr, const))).encode())
+                   code.co_flags & 0xFF)).encode())
+    raw, consts, names, kind = code.co_code, code.co_consts, code.co_names, _KIND
+    ops, keys, ext = bytearray(), [], 0
+    for i in range(0, len(raw) - 1, 2):
+        op = raw[i]
+        k = kind[op]
+        if k == 0:
+            ops += raw[i:i + 2]
+            ext = (raw[i + 1] << 8) if op == _EXTENDED_ARG else 0
+            continue
+        arg, ext = raw[i + 1] | ext, 0
+        if k == 1:
+            continue
+        ops.append(op)
+        if k == 2:
+            ops.append(0)
+            keys.append(_const_key(consts[arg]) if arg < len(consts) else str(arg))
         else:
-            h.update(repr((type(const).__name__, const)).encode())
+            shift = k - 3
+            ops.append(arg & ((1 << shift) - 1))
+            n = arg >> shift
+            keys.append(names[n] if n < len(names) else str(n))
+    h.update(bytes(ops))
+    h.update("\0".join(keys).encode())
 
 
 def fingerprint(code: types.CodeType) -> str:
@@ -138,6 +190,7 @@ class Forbidden:
         self.builtins: dict = {}     # id -> (object, dotted name)
         self._pending: set = set()   # names not found yet (their package not imported)
         self._modules = -1           # len(sys.modules) when they were last looked for
+        self._seal: dict = {}        # what was resolved, kept apart: see intact()
         settled = [self._resolve(name, importing=True) for name in self.names]
         self._modules = len(sys.modules) if all(settled) else -1
 
@@ -159,7 +212,32 @@ class Forbidden:
             self.codes.setdefault(fingerprint(fn.__code__), name)
         if not functions and callable(obj):
             self.builtins[id(obj)] = (obj, name)
+        seal = self._seal
+        seal["codes"] = dict(self.codes)
+        seal["builtins"] = {k: v[1] for k, v in self.builtins.items()}
+        seal.setdefault("resolved", set()).add(name)
         return True
+
+    def intact(self) -> bool:
+        """Whether everything resolved is still here: no fingerprint or built-in removed
+        or renamed, no name dropped from the ones still to look for. Code in the same
+        process that empties ``codes`` (to call a reference unseen) is caught here."""
+        try:
+            seal = self._seal
+            if type(seal) is not dict or type(self.codes) is not dict \
+                    or type(self.builtins) is not dict or type(self._pending) is not set:
+                return False
+            codes, builtins = seal.get("codes", {}), seal.get("builtins", {})
+            if any(self.codes.get(k) != v for k, v in codes.items()):
+                return False
+            if any(self.builtins.get(k, (None, None))[1] != v for k, v in builtins.items()):
+                return False
+            resolved = seal.get("resolved", set())
+            if any(name not in resolved and name not in self._pending for name in self.names):
+                return False
+            return True
+        except Exception:  # noqa: BLE001 - state replaced by something that misbehaves
+            return False
 
     def refresh(self) -> bool:
         """Look again for the names not found yet, if a module was imported since; whether
@@ -181,7 +259,6 @@ class _Watch:
     def __init__(self, forbidden: Forbidden):
         self.forbidden = forbidden
         self.hits: list = []
-        self.seen: dict = {}          # id(code) -> (code, dotted name or None)
         self.mode = None
         self.mode_failed = False
 
@@ -189,16 +266,9 @@ class _Watch:
         if name not in self.hits:
             self.hits.append(name)
 
-    def code_name(self, code):
-        entry = self.seen.get(id(code))
-        if entry is None or entry[0] is not code:
-            entry = (code, self.forbidden.codes.get(fingerprint(code)))
-            self.seen[id(code)] = entry
-        return entry[1]
-
-    def start_torch_mode(self) -> None:
+    def start_torch_mode(self, tally=None) -> None:
         """Push the dispatcher guard once torch is imported (it may be imported during
-        the call itself)."""
+        the call itself); its hits go to ``tally`` too (the watch's own record)."""
         torch = sys.modules.get("torch")
         if (self.mode is not None or self.mode_failed or not self.forbidden.ops
                 or torch is None or not _ready(torch)):
@@ -215,6 +285,8 @@ class _Watch:
                 name = getattr(getattr(func, "_schema", None), "name", "")
                 if name in ops:
                     watch.hit(name)
+                    if tally is not None and name not in tally:
+                        tally.append(name)
                 return func(*args, **(kwargs or {}))
 
         self.mode = _ReferenceOps()
@@ -228,67 +300,117 @@ class _Watch:
 
 
 _local = threading.local()
+_LOCAL = _local
+_setprofile, _getprofile = sys.setprofile, sys.getprofile  # as they were at import
 
 
 def _stack() -> list:
-    stack = getattr(_local, "stack", None)
+    stack = getattr(_LOCAL, "stack", None)
     if stack is None:
-        stack = _local.stack = []
+        stack = _LOCAL.stack = []
     return stack
 
 
-#: Switching the guard off during a call counts as reaching a forbidden reference.
-TAMPERING = "sys.setprofile (switching off the reference-call guard)"
+#: Switching the guard off during a call, or changing its state (the forbidden
+#: fingerprints, the hits, the watch stack, the profiler), counts as reaching a
+#: forbidden reference.
+TAMPERING = "sys.setprofile or the guard's own state (switching off the reference-call guard)"
 
 
-def _profiler(previous):
+def _profiler(previous, stack, tally):
+    """The profile function of one watch. What it reads is bound here, not looked up
+    in the module: replacing ``_local`` or the module's functions does not blind it."""
     if getattr(previous, "_reference_guard", False):
         previous = None  # an outer watch: the innermost one records for both
+    seen: dict = {}                   # id(code) -> (code, dotted name or None)
+    modules, setprofile, fp = sys.modules, _setprofile, fingerprint
+
+    def code_name(w, code):
+        entry = seen.get(id(code))
+        if entry is None or entry[0] is not code:
+            entry = (code, w.forbidden.codes.get(fp(code)))
+            seen[id(code)] = entry
+        return entry[1]
+
     def profile(frame, event, arg):
-        stack = getattr(_local, "stack", None)
         if stack:
             w = stack[-1]
             forbidden = w.forbidden
             if forbidden.refresh() or (w.mode is None and forbidden.ops
-                                       and not w.mode_failed and "torch" in sys.modules):
-                w.start_torch_mode()
+                                       and not w.mode_failed and "torch" in modules):
+                w.start_torch_mode(tally)
             if event == "call":
-                name = w.code_name(frame.f_code)
+                name = code_name(w, frame.f_code)
                 if name is not None:
                     w.hit(name)
+                    if name not in tally:
+                        tally.append(name)
             elif event == "c_call":
                 entry = forbidden.builtins.get(id(arg))
                 if entry is not None and entry[0] is arg:
                     w.hit(entry[1])
-                elif arg is sys.setprofile and frame.f_code is not _WATCH_CODE:
+                    if entry[1] not in tally:
+                        tally.append(entry[1])
+                elif (arg is setprofile or arg is sys.setprofile) \
+                        and frame.f_code is not _WATCH_CODE:
                     w.hit(TAMPERING)
+                    tally.append(TAMPERING)
         if previous is not None:
             previous(frame, event, arg)
     profile._reference_guard = True
     return profile
 
 
+def _tampered(w, forbidden, stack, profile) -> bool:
+    """Whether the guard's state changed under the watched body."""
+    try:
+        return (_getprofile() is not profile or not stack or stack[-1] is not w
+                or getattr(_local, "stack", None) is not stack
+                or w.forbidden is not forbidden or not forbidden.intact()
+                or type(w.hits) is not list)
+    except Exception:  # noqa: BLE001 - state replaced by something that misbehaves
+        return True
+
+
 @contextlib.contextmanager
 def watch(forbidden: Forbidden):
     """Record in the yielded list (dotted names, first hit first) every forbidden
     reference the body reaches in this thread. Watches nest; the previous profiler is
-    restored on exit."""
+    restored on exit. The guard's state is checked after the body: a hit removed, a
+    fingerprint removed, the watch taken off its stack or the profiler replaced adds
+    :data:`TAMPERING` to the hits."""
     if not isinstance(forbidden, Forbidden):
         raise TypeError(f"forbidden must be a Forbidden; got {type(forbidden).__name__}")
     w = _Watch(forbidden)
+    hits = w.hits
     stack = _stack()
+    tally: list = []
+    if not forbidden.intact():
+        tally.append(TAMPERING)
     stack.append(w)
-    previous = sys.getprofile()
-    sys.setprofile(_profiler(previous))
-    w.start_torch_mode()
+    previous = _getprofile()
+    profile = _profiler(previous, stack, tally)
+    _setprofile(profile)
+    w.start_torch_mode(tally)
     try:
-        yield w.hits
+        yield hits
     finally:
-        sys.setprofile(previous)
+        tampered = _tampered(w, forbidden, stack, profile)
+        _setprofile(previous)
         w.stop_torch_mode()
-        stack.remove(w)
+        if w in stack:
+            stack.remove(w)
+        if tampered or any(name not in hits for name in tally):
+            tampered = True
+        if w.hits is not hits:
+            w.hits = hits
+        for name in tally:
+            if name not in hits:
+                hits.append(name)
+        if tampered and TAMPERING not in hits:
+            hits.append(TAMPERING)
         if stack:  # an inner watch's hits are the outer one's too
-            for name in w.hits:
+            for name in hits:
                 stack[-1].hit(name)
 
 
@@ -298,13 +420,13 @@ _WATCH_CODE = watch.__wrapped__.__code__
 def armed():
     """The :class:`Forbidden` of the innermost active watch in this thread, or None (the
     grader's proxies arm the sandbox with it when a check calls across)."""
-    stack = getattr(_local, "stack", None)
+    stack = getattr(_LOCAL, "stack", None)
     return stack[-1].forbidden if stack else None
 
 
 def record(names) -> None:
     """Add hits seen elsewhere (the sandbox reports its own) to the innermost watch."""
-    stack = getattr(_local, "stack", None)
+    stack = getattr(_LOCAL, "stack", None)
     if stack:
         for name in names:
             stack[-1].hit(str(name)[:200])

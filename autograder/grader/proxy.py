@@ -76,53 +76,85 @@ def is_remote(obj) -> bool:
     return type(obj) is RemoteObject
 
 
-def write_back(original, new) -> None:
+def write_back(original, new) -> bool:
     """Change ``original`` in place into ``new`` (what the submission left in its copy of
-    that argument): arrays and tensors get the new contents, lists, dicts, sets and
-    bytearrays the new items (which are the caller's own objects where the submission
-    kept them). A change no in-place operation can make here (an array of another size
-    or dtype, a read-only array) is left alone."""
+    that argument): arrays and tensors get the new contents (and dtype or shape, as the
+    submission's in-place ``x.dtype = ...`` or ``x.shape = ...`` did), lists, dicts, sets
+    and bytearrays the new items (which are the caller's own objects where the submission
+    kept them). A change no in-place operation can reproduce here (an array resized, an
+    argument turned into another kind of object) is never dropped: ``original`` is *marked*, changed so that it equals nothing it was before (an
+    array's dtype becomes raw bytes, a container is emptied, a tensor gets the new data),
+    and a check that compares it with a copy sees it modified. Returns whether the change
+    was reproduced faithfully."""
     import numpy as np
 
     if type(original) is RemoteObject:
-        return
+        return True
     if isinstance(original, np.ndarray):
-        if type(new) is not np.ndarray or new.dtype != original.dtype or \
-                new.size != original.size or not original.flags.writeable:
-            return
+        if not original.flags.writeable:  # the caller's read-only data: never touched here
+            return False
+        return _write_back_array(np, original, new) or _mark_array(np, original)
+    if isinstance(original, (list, dict, set, bytearray)):
+        if isinstance(original, list) and isinstance(new, list):
+            original[:] = new
+        elif isinstance(original, dict) and isinstance(new, dict):
+            original.clear()
+            original.update(new)
+        elif isinstance(original, set) and isinstance(new, set):
+            original.clear()
+            original.update(new)
+        elif isinstance(original, bytearray) and isinstance(new, (bytes, bytearray)):
+            original[:] = new
+        else:  # it became something else: an emptied container differs from what it held
+            original.clear()
+            return False
+        return True
+    return _write_back_tensor(original, new)
+
+
+def _write_back_array(np, original, new) -> bool:
+    if type(new) is not np.ndarray or new.nbytes != original.nbytes \
+            or not original.flags.writeable:
+        return False
+    try:
+        if new.dtype != original.dtype:
+            original.dtype = new.dtype  # the submission reinterpreted it in place
         if new.shape != original.shape:
-            try:
-                original.shape = new.shape  # the submission reshaped it in place
-            except (AttributeError, ValueError):
-                return
+            original.shape = new.shape  # the submission reshaped it in place
         np.copyto(original, new, casting="no")
-    elif isinstance(original, list):
-        if isinstance(new, list):
-            original[:] = new
-    elif isinstance(original, dict):
-        if isinstance(new, dict):
-            original.clear()
-            original.update(new)
-    elif isinstance(original, set):
-        if isinstance(new, set):
-            original.clear()
-            original.update(new)
-    elif isinstance(original, bytearray):
-        if isinstance(new, (bytes, bytearray)):
-            original[:] = new
-    else:
-        _write_back_tensor(original, new)
+    except (AttributeError, ValueError, TypeError):
+        return False
+    return True
 
 
-def _write_back_tensor(original, new) -> None:
+def _mark_array(np, original) -> bool:
+    """Make ``original`` compare unequal to any copy of what it was: its bytes become a
+    raw (void) dtype; if even that is impossible, it is emptied of meaning by a shape
+    change."""
+    try:
+        original.dtype = np.dtype(f"V{max(original.dtype.itemsize, 1)}")
+    except (AttributeError, ValueError, TypeError):
+        try:
+            original.shape = (original.size,) if original.ndim != 1 else (1, original.size)
+        except (AttributeError, ValueError):
+            pass
+    return False
+
+
+def _write_back_tensor(original, new) -> bool:
     import sys
 
     torch = sys.modules.get("torch")
-    if torch is None or not isinstance(original, torch.Tensor) or not isinstance(new, torch.Tensor):
-        return
-    if new.dtype != original.dtype or new.numel() != original.numel():
-        return
+    if torch is None or not isinstance(original, torch.Tensor):
+        return True
     with torch.no_grad():
-        if tuple(new.shape) != tuple(original.shape):
-            return
-        original.copy_(new)
+        if isinstance(new, torch.Tensor) and new.dtype == original.dtype \
+                and tuple(new.shape) == tuple(original.shape):
+            original.copy_(new)
+            return True
+        try:  # another dtype, shape or size: the tensor takes the new data as it is
+            original.data = new.detach() if isinstance(new, torch.Tensor) else \
+                torch.empty(0, dtype=torch.uint8)
+        except (RuntimeError, TypeError):
+            pass
+    return False

@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from . import review
 from .results import NotebookStatus
 from .untrusted import csv_cell, terminal_text
 
@@ -198,6 +199,13 @@ def summary(results, spec, seconds: float, workers: str, extra=()) -> str:
         parts.append("NOT RECORDED (graded; regrade them with --student once fixed):")
         parts += [f"  {_t(r.student, 40)}: {_t('; '.join(r.not_recorded), 200)}"
                   for r in unrecorded]
+    flagged = [(r, [n for n in list(r.notes) + list(r.problems) if review.is_review_note(n)])
+               for r in results]
+    flagged = [(r, ns) for r, ns in flagged if ns]
+    if flagged:
+        parts.append("FOR REVIEW BY HAND (introspection that can defeat the grading; no points "
+                     "taken): " + ", ".join(f"{_t(r.student, 40)} ({len(ns)} cell"
+                                            f"{'s' if len(ns) > 1 else ''})" for r, ns in flagged))
     varies = [r for r in results if r.varies]
     if varies:
         parts.append("SCORES DIFFER ON REPEAT (nondeterministic answers; the first grading "

@@ -534,6 +534,7 @@ def student_main(sock, cfg: dict, workdir: str) -> None:
             print(repr(o))
     ns["display"] = display
     _seed(int(cfg.get("seed", 0)))
+    _lib("torch")  # captured before student code runs, where the assignment warms it up
     secured = confinement.install_seccomp() if cfg.get("seccomp", True) else False
     Server(sock, ns, out, limits, secured).serve()
 
@@ -542,11 +543,31 @@ def student_main(sock, cfg: dict, workdir: str) -> None:
 # arguments changed in place
 # ---------------------------------------------------------------------------
 
+#: NumPy and torch as they were before student code ran: a submission may replace
+#: ``sys.modules["numpy"]`` with a module whose ``ndarray`` is another class, and an
+#: argument it changed would then never be seen as an array.
+_LIBS: dict = {"numpy": wire.np}
+
+
+def _lib(name: str):
+    """The module ``name`` as first seen (captured at start, or at its first import)."""
+    mod = _LIBS.get(name)
+    if mod is None:
+        mod = sys.modules.get(name)
+        if mod is not None:
+            _LIBS[name] = mod
+    return mod
+
+
+def _array_state(obj) -> tuple:
+    return (obj.shape, obj.dtype.str, obj.strides, obj.tobytes())
+
+
 def _snapshot(obj):
     """What ``obj`` holds now, to tell later whether a call changed it in place."""
-    np = sys.modules.get("numpy")
-    if np is not None and isinstance(obj, np.ndarray):
-        return (obj.shape, obj.dtype.str, obj.tobytes())
+    np = _lib("numpy")
+    if isinstance(obj, np.ndarray):
+        return _array_state(obj)
     if isinstance(obj, list):
         return list(obj)
     if isinstance(obj, dict):
@@ -555,7 +576,7 @@ def _snapshot(obj):
         return set(obj)
     if isinstance(obj, bytearray):
         return bytes(obj)
-    torch = sys.modules.get("torch")
+    torch = _lib("torch")
     if torch is not None and isinstance(obj, torch.Tensor):
         t = obj.detach()
         return (tuple(t.shape), str(t.dtype), t.clone())
@@ -564,9 +585,9 @@ def _snapshot(obj):
 
 def _changed(obj, snap) -> bool:
     try:
-        np = sys.modules.get("numpy")
-        if np is not None and isinstance(obj, np.ndarray):
-            return snap != (obj.shape, obj.dtype.str, obj.tobytes())
+        np = _lib("numpy")
+        if isinstance(obj, np.ndarray):
+            return snap != _array_state(obj)
         if isinstance(obj, list):
             return len(obj) != len(snap) or any(a is not b for a, b in zip(obj, snap))
         if isinstance(obj, dict):
@@ -578,7 +599,7 @@ def _changed(obj, snap) -> bool:
                                                     for a in obj)
         if isinstance(obj, bytearray):
             return bytes(obj) != snap
-        torch = sys.modules.get("torch")
+        torch = _lib("torch")
         if torch is not None and isinstance(obj, torch.Tensor):
             t = obj.detach()
             return (tuple(t.shape), str(t.dtype)) != snap[:2] or not torch.equal(t, snap[2])
