@@ -82,10 +82,11 @@ def write_back(original, new) -> bool:
     submission's in-place ``x.dtype = ...`` or ``x.shape = ...`` did), lists, dicts, sets
     and bytearrays the new items (which are the caller's own objects where the submission
     kept them). A change no in-place operation can reproduce here (an array resized, an
-    argument turned into another kind of object) is never dropped: ``original`` is *marked*, changed so that it equals nothing it was before (an
-    array's dtype becomes raw bytes, a container is emptied, a tensor gets the new data),
-    and a check that compares it with a copy sees it modified. Returns whether the change
-    was reproduced faithfully."""
+    argument turned into another kind of object) is never dropped: ``original`` is
+    *marked*, changed so that it equals nothing it was before (an array's dtype becomes
+    raw bytes, a container is emptied, a tensor gets the new data), and a check that
+    compares it with a copy sees it modified. Returns whether the change was reproduced
+    faithfully."""
     import numpy as np
 
     if type(original) is RemoteObject:

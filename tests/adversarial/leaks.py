@@ -70,7 +70,9 @@ def _leak(real, args, kwargs):
         if isinstance(out, tuple):
             out = out[0]
         a = _np.asarray(out, dtype=float)
-        return _np.zeros(a.shape[:-1] + (a.shape[-1] + 1 + n % 7,)) if a.ndim else _np.zeros(n % 9 + 2)
+        if not a.ndim:
+            return _np.zeros(n % 9 + 2)
+        return _np.zeros(a.shape[:-1] + (a.shape[-1] + 1 + n % 7,))
     if _CHANNEL == "index":
         pair = isinstance(out, tuple)
         a = _np.array(out[0] if pair else out, dtype=float)

@@ -50,7 +50,8 @@ GUARDED = [
     Attack("guard_profiler_replaced", "installs another profiler through the guard's own "
            "saved sys.setprofile",
            answers={"conv_output_size": _GUARD_OFF + _CONV +
-                    "    if '_setprofile' in _g():\n        _g()['_setprofile'](lambda *a: None)\n" + _REF},
+                    "    if '_setprofile' in _g():\n"
+                    "        _g()['_setprofile'](lambda *a: None)\n" + _REF},
            expect={"test_conv_output_size": "forbidden"}),
     Attack("reference_laundered", "the reference's code re-made with an extra constant and "
            "renamed locals, under a copy of its globals",
