@@ -106,3 +106,29 @@ def test_a_flag_reaches_the_feedback_the_summary_and_the_class_report(tmp_path):
     section = page.split("<h2>For review by hand</h2>")[1]
     assert "sneaky" in section and "honest" not in section
     assert "uses sys.getprofile (cell 2)" in section
+
+
+@pytest.mark.slow
+def test_a_recorded_batch_flags_the_submission_in_every_output(tmp_path):
+    """Through ``grade_assignment`` as an instructor runs it (the gradebook recorded, the
+    graded notebooks let go as they are written): the flag is in the feedback page,
+    results.json and the class report of the one student whose code introspects."""
+    from adversarial import tinycourse as tc
+    from autograder.grader import grade_assignment
+
+    paths = tc.fresh(tmp_path)
+    course = paths["course"]
+    tc.submit(course, "honest", tc.submission(course))
+    tc.submit(course, "sneaky", tc.submission(
+        course, {"scale": "import sys\n_p = sys.getprofile()\n\ndef scale(x, a):\n"
+                          "    return x * a\n"}))
+    report_ = grade_assignment(tc.options(paths, tmp_path, workers=1))
+    by = {r.student: r for r in report_.results}
+    assert any("sys.getprofile" in n for n in by["sneaky"].notes), by["sneaky"].notes
+    assert not any("review by hand" in n for n in by["honest"].notes)
+    assert by["sneaky"].score == by["honest"].score  # no points taken
+    reports = tmp_path / "reports"
+    assert "review by hand" in (reports / "feedback" / "sneaky.html").read_text()
+    assert "review by hand" not in (reports / "feedback" / "honest.html").read_text()
+    section = (reports / "class-report.html").read_text().split("For review by hand")[1]
+    assert "sneaky" in section and "honest" not in section

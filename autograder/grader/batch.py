@@ -31,7 +31,7 @@ from pathlib import Path
 from . import nbgrader_course as coursemod
 from . import report
 from .intake import Refused
-from .outputs import Outputs
+from .outputs import Outputs, flag_for_review
 from .results import SubmissionResult
 from .settings import GraderSettings
 from .untrusted import check_student_id
@@ -299,6 +299,7 @@ class _Batch:
 
         notes, stamp = self.intake.pop(result.student, ([], None))
         result.notes = list(notes) + list(result.notes)
+        flag_for_review(result)  # while the graded notebooks are still held
         ts = parse_timestamp(stamp)
         when = ts.isoformat() if ts else ""
         if not (result.error or result.refused):

@@ -34,6 +34,7 @@ import time
 import traceback
 import types
 
+from . import guards
 from . import notebook as nbmod
 from .autograded import build_autograded
 from .budget import Budget, GraderOvertime, Overtime
@@ -228,8 +229,10 @@ def run_test(proc, test, nb_spec, settings, carry=None, budget=None) -> TestResu
     if hits and (error is not None or proc.fault is not None):
         # the test failed after a guarded call reached the reference: that is the news
         result.status = Status.FORBIDDEN
-        result.message = (f"calls {hits[0]}, the library's reference implementation, which "
-                          "this exercise forbids; write it yourself")
+        result.message = (
+            f"reaches {hits[0]}, which grading forbids" if hits[0] == guards.TAMPERING else
+            f"calls {hits[0]}, the library's reference implementation, which "
+            "this exercise forbids; write it yourself")
         if proc.fault is not None:
             result.message += f" (then its process ended: {proc.fault})"
     elif proc.fault is not None:

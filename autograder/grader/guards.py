@@ -314,7 +314,7 @@ def _stack() -> list:
 #: Switching the guard off during a call, or changing its state (the forbidden
 #: fingerprints, the hits, the watch stack, the profiler), counts as reaching a
 #: forbidden reference.
-TAMPERING = "sys.setprofile or the guard's own state (switching off the reference-call guard)"
+TAMPERING = "the reference-call guard itself (switched off or changed during the call)"
 
 
 def _profiler(previous, stack, tally):
