@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from cnnbook.arithmetic import as_pair
 from cnnbook.spec import Architecture
-from cnnbook.walk import labelled, walk
+from cnnbook.layer_rules.base import field_windows
+from cnnbook.walk import walk
 
 __all__ = ["ReceptiveField", "receptive_fields"]
 
@@ -66,19 +67,12 @@ def receptive_fields(layers, input_size=None) -> list[ReceptiveField]:
         raise ValueError(f"input_size must be positive; got {size}")
     r, j, start = [1, 1], [1, 1], [0.0, 0.0]
     out = []
-    for step in walk(layers):  # names and windows; the spatial size is tracked here
-        rule = step.rule
-        if rule.side_output:
-            continue
-        with labelled(step.name, step.kind, size, "size"):
-            window = rule.field_window(step, size)
-            if window is not None and size is not None:
-                size = window.output_hw(size)
+    for step, window, size_after in field_windows(walk(layers), size):
         if window is not None:
             for a, span in enumerate(window.span):
                 r[a] += (span - 1) * j[a]
                 start[a] += ((span - 1) / 2 - window.padding[a]) * j[a]
                 j[a] *= window.stride[a]
         out.append(ReceptiveField(step.name, step.kind, (r[0], r[1]), (j[0], j[1]),
-                                  (start[0], start[1]), size))
+                                  (start[0], start[1]), size_after))
     return out

@@ -163,17 +163,23 @@ def stack_field(steps, size) -> Window | None:
     out, as :func:`cnnbook.receptive_field.receptive_fields` leaves them out.
     """
     total = None
-    for step in steps:
-        rule = step.rule
-        if rule.side_output:
-            continue
-        with labelled(step.name, step.kind, size, "size"):
-            window = rule.field_window(step, size)
-            if window is not None and size is not None:
-                size = window.output_hw(size)
+    for _step, window, _size in field_windows(steps, size):
         if window is not None:
             total = window if total is None else total.then(window)
     return total
+
+
+def field_windows(steps, size):
+    """``(step, window, size after it)`` for each main-path layer of a walked stack (side
+    branches left out), the spatial size tracked from ``size`` (``None``: untracked)."""
+    for step in steps:
+        if step.rule.side_output:
+            continue
+        with labelled(step.name, step.kind, size, "size"):
+            window = step.rule.field_window(step, size)
+            if window is not None and size is not None:
+                size = window.output_hw(size)
+        yield step, window, size
 
 
 @contextlib.contextmanager
