@@ -7,14 +7,16 @@ keeps only its type and place."""
 from __future__ import annotations
 
 import copy
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autograder.grader import guards
+from autograder.grader import guards, proxy
 from autograder.grader.errors import HIDDEN_MESSAGE, SandboxProtocolError, SubmissionError
 from autograder.grader.processes import Zygote
+from autograder.grader.proxy import RemoteObject
 from autograder.grader.settings import SandboxSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -187,6 +189,13 @@ def test_the_guard_runs_in_the_sandbox_only_when_a_check_arms_it(zygote):
         assert f["mine"](5) == 3
     assert hits == ["cnnbook.shapes.conv_output_size"]
     assert p.forbidden_hits == ["cnnbook.shapes.conv_output_size"]
+    # the checks' way: the grader's side is not profiled, the sandbox's guard still is
+    assert proxy.in_sandbox(f["mine"]) and not proxy.in_sandbox(_local()["add_one"])
+    assert not proxy.in_sandbox(RemoteObject(object(), 1, "function", True))  # a stand-in
+    with guards.watch(forbidden, remote=True) as hits:
+        assert sys.getprofile() is None
+        assert f["mine"](5) == 3
+    assert hits == ["cnnbook.shapes.conv_output_size"]
     p.close()
 
 

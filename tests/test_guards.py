@@ -204,6 +204,21 @@ def test_watches_nest_and_arm_only_their_own_thread():
     guards.record(["nobody is watching"])  # no watch: nothing to record into, no error
 
 
+def test_a_remote_watch_is_armed_and_records_but_does_not_profile():
+    """The grader's side of a call into the sandbox: the sandbox is armed and reports."""
+    forbidden = guards.Forbidden([CONV])
+    with guards.watch(guards.Forbidden(["math.hypot"])) as outer:
+        profiler = sys.getprofile()
+        with guards.watch(forbidden, remote=True) as hits:
+            assert guards.armed() is forbidden and sys.getprofile() is profiler
+            guards.record(["reported by the sandbox"])
+        assert guards.armed() is not forbidden
+    assert hits == ["reported by the sandbox"] and outer == hits
+    with guards.watch(forbidden, remote=True) as hits:
+        assert sys.getprofile() is None
+    assert hits == [] and guards.armed() is None
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(TypeError, match="Forbidden"):
         with guards.watch(["cnnbook.numpy.conv2d_forward"]):

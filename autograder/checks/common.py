@@ -46,7 +46,7 @@ import numpy as np
 
 from autograder import seeds
 from autograder.checks import contracts as ct
-from autograder.grader import guards
+from autograder.grader import guards, proxy
 
 
 class CheckError(AssertionError):
@@ -363,7 +363,7 @@ class Run:
         self.handed = (given, given_kw)
         error = result = None
         with quiet(), _silenced():
-            with guards.watch(self.forbidden) as hits:
+            with guards.watch(self.forbidden, remote=proxy.in_sandbox(fn)) as hits:
                 start = time.perf_counter()
                 try:
                     result = fn(*given, **given_kw)

@@ -35,7 +35,7 @@ from .bwrap import (BOOTSTRAP, SCRATCH, SHM, WORKDIR, bwrap_command, check_avail
                     encode_args, etc_files, python_executable, sandbox_env)
 from .errors import (SandboxCrashed, SandboxFault, SandboxProtocolError, SandboxTimeout,
                      SandboxUnavailable, remote_exception)
-from .proxy import RemoteObject, write_back
+from .proxy import SPAWNED, RemoteObject, write_back
 from .settings import SandboxSettings
 
 HERE = Path(__file__).resolve().parent
@@ -251,6 +251,7 @@ class Zygote:
         self.spawned += 1
         notes = reply.get("notes")
         proc = StudentProcess(self, socket.socket(fileno=fd), int(reply["pid"]), limits)
+        SPAWNED.add(proc)
         proc.notes = [str(n)[:300] for n in notes[:20]] if type(notes) is list else []
         return proc
 

@@ -13,7 +13,20 @@ visible on the caller's side, as if the call had run in this process.
 
 from __future__ import annotations
 
+import weakref
+
 _SLOTS = ("_ag_proc", "_ag_id", "_ag_type", "_ag_callable")
+
+
+#: The student processes this process started (:meth:`.processes.Zygote.spawn` adds each).
+SPAWNED: weakref.WeakSet = weakref.WeakSet()
+
+
+def in_sandbox(obj) -> bool:
+    """Whether calling ``obj`` runs code only in a sandbox this process started: ``obj``
+    is a :class:`RemoteObject` of one of its student processes. The reference-call guard
+    then watches the call inside the sandbox, not here (:func:`.guards.watch`)."""
+    return type(obj) is RemoteObject and obj._ag_proc in SPAWNED
 
 
 class RemoteObject:
