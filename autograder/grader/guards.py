@@ -187,6 +187,7 @@ class Forbidden:
         self.names = tuple(dict.fromkeys(str(n) for n in names))
         self.ops = frozenset(str(o) for o in ops)
         self.codes: dict = {}        # fingerprint -> dotted name
+        self.own: dict = {}          # id(code) -> (code, dotted name): the functions' own code
         self.builtins: dict = {}     # id -> (object, dotted name)
         self._pending: set = set()   # names not found yet (their package not imported)
         self._modules = -1           # len(sys.modules) when they were last looked for
@@ -210,10 +211,12 @@ class Forbidden:
         functions = _functions_of(obj)
         for fn in functions:
             self.codes.setdefault(fingerprint(fn.__code__), name)
+            self.own.setdefault(id(fn.__code__), (fn.__code__, name))
         if not functions and callable(obj):
             self.builtins[id(obj)] = (obj, name)
         seal = self._seal
         seal["codes"] = dict(self.codes)
+        seal["own"] = dict(self.own)
         seal["builtins"] = {k: v[1] for k, v in self.builtins.items()}
         seal.setdefault("resolved", set()).add(name)
         return True
@@ -224,11 +227,13 @@ class Forbidden:
         process that empties ``codes`` (to call a reference unseen) is caught here."""
         try:
             seal = self._seal
-            if type(seal) is not dict or type(self.codes) is not dict \
-                    or type(self.builtins) is not dict or type(self._pending) is not set:
+            if type(seal) is not dict or any(type(d) is not dict for d in (
+                    self.codes, self.own, self.builtins)) or type(self._pending) is not set:
                 return False
             codes, builtins = seal.get("codes", {}), seal.get("builtins", {})
             if any(self.codes.get(k) != v for k, v in codes.items()):
+                return False
+            if any(self.own.get(k) != v for k, v in seal.get("own", {}).items()):
                 return False
             if any(self.builtins.get(k, (None, None))[1] != v for k, v in builtins.items()):
                 return False
@@ -317,35 +322,47 @@ def _stack() -> list:
 TAMPERING = "the reference-call guard itself (switched off or changed during the call)"
 
 
+#: id(code) -> (code, fingerprint), for every code a watch in this process has seen: a
+#: code object never changes, so its fingerprint is computed once, not once per watch.
+#: Emptied when full (code made at run time could otherwise fill it).
+_FINGERPRINTS: dict = {}
+_FINGERPRINTS_MAX = 50_000
+
+
 def _profiler(previous, stack, tally):
     """The profile function of one watch. What it reads is bound here, not looked up
-    in the module: replacing ``_local`` or the module's functions does not blind it."""
+    in the module: replacing ``_local`` or the module's functions does not blind it.
+    Only calls are looked at; a return costs one comparison."""
     if getattr(previous, "_reference_guard", False):
         previous = None  # an outer watch: the innermost one records for both
-    seen: dict = {}                   # id(code) -> (code, dotted name or None)
     modules, setprofile, fp = sys.modules, _setprofile, fingerprint
+    cache, limit = _FINGERPRINTS, _FINGERPRINTS_MAX
 
-    def code_name(w, code):
-        entry = seen.get(id(code))
+    def code_name(forbidden, code):
+        entry = forbidden.own.get(id(code))  # the reference's own code: no fingerprint needed
+        if entry is not None and entry[0] is code:
+            return entry[1]
+        entry = cache.get(id(code))
         if entry is None or entry[0] is not code:
-            entry = (code, w.forbidden.codes.get(fp(code)))
-            seen[id(code)] = entry
-        return entry[1]
+            if len(cache) >= limit:
+                cache.clear()
+            entry = cache[id(code)] = (code, fp(code))
+        return forbidden.codes.get(entry[1])
 
     def profile(frame, event, arg):
-        if stack:
+        if stack and (event == "call" or event == "c_call"):
             w = stack[-1]
             forbidden = w.forbidden
             if forbidden.refresh() or (w.mode is None and forbidden.ops
                                        and not w.mode_failed and "torch" in modules):
                 w.start_torch_mode(tally)
             if event == "call":
-                name = code_name(w, frame.f_code)
+                name = code_name(forbidden, frame.f_code)
                 if name is not None:
                     w.hit(name)
                     if name not in tally:
                         tally.append(name)
-            elif event == "c_call":
+            else:
                 entry = forbidden.builtins.get(id(arg))
                 if entry is not None and entry[0] is arg:
                     w.hit(entry[1])
