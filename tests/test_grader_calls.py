@@ -199,6 +199,37 @@ def test_the_guard_runs_in_the_sandbox_only_when_a_check_arms_it(zygote):
     p.close()
 
 
+def test_a_check_calling_into_the_sandbox_profiles_the_sandbox_only(zygote, monkeypatch):
+    """None of the student's code runs in the grader: a hidden check's calls into the
+    sandbox install no profiler here (it would only slow the check), the same check on a
+    function of this process does, and both catch the reference."""
+    from autograder.checks import ps01
+    from autograder.checks.common import CheckError
+
+    installed = []
+    real = guards._profiler
+    monkeypatch.setattr(guards, "_profiler", lambda *a: installed.append(a) or real(*a))
+    p = zygote.spawn()
+    assert p.exec_cell("import cnnbook.shapes\n"
+                       "def honest(n, k, stride=1, padding=0):\n"
+                       "    return (n + 2 * padding - k) // stride + 1\n"
+                       "def cheat(n, k, stride=1, padding=0):\n"
+                       "    return cnnbook.shapes.conv_output_size(n, k, stride, padding)\n",
+                       "cell 1", 20).ok
+    f = p.lookup(["honest", "cheat"])
+    ps01.conv_output_size(f["honest"])
+    with pytest.raises(CheckError, match="cnnbook.shapes.conv_output_size"):
+        ps01.conv_output_size(f["cheat"])
+    p.close()
+    assert installed == []
+    import cnnbook.shapes
+
+    ps01.conv_output_size(lambda n, k, stride=1, padding=0: (n + 2 * padding - k) // stride + 1)
+    assert installed
+    with pytest.raises(CheckError, match="cnnbook.shapes.conv_output_size"):
+        ps01.conv_output_size(lambda *a, **kw: cnnbook.shapes.conv_output_size(*a, **kw))
+
+
 def test_exceptions_from_the_hidden_part_keep_no_message(zygote):
     p = zygote.spawn()
     r = p.exec_cell("def f(x):\n    raise ValueError(f'secret {x}')\n", "cell 3", 20)

@@ -219,6 +219,37 @@ def test_a_remote_watch_is_armed_and_records_but_does_not_profile():
     assert hits == [] and guards.armed() is None
 
 
+def test_a_code_is_fingerprinted_once_per_process_and_the_cache_stays_bounded(monkeypatch):
+    forbidden = guards.Forbidden([CONV])
+    x, w, b = _args()
+    counted = []
+    real = guards.fingerprint
+    monkeypatch.setattr(guards, "fingerprint", lambda code: counted.append(code) or real(code))
+
+    def honest(n):
+        return n + 1
+    for _ in range(3):
+        assert _hits(forbidden, honest, 1) == []
+    assert counted.count(honest.__code__) == 1
+    monkeypatch.setattr(guards, "_FINGERPRINTS", {})
+    monkeypatch.setattr(guards, "_FINGERPRINTS_MAX", 4)
+    others = [compile(f"def f(n):\n    return n + {i}\n", "a.py", "exec") for i in range(9)]
+    with guards.watch(forbidden) as hits:
+        for code in others:
+            ns: dict = {}
+            exec(code, ns)
+            ns["f"](1)
+        _source_copy(cnnbook.numpy.conv, "conv2d_forward")(x, w, b)
+    assert len(guards._FINGERPRINTS) <= 4 and hits == [CONV]
+
+
+def test_the_references_own_code_is_met_whatever_the_cache_says(monkeypatch):
+    forbidden = guards.Forbidden([CONV])
+    code = cnnbook.numpy.conv2d_forward.__code__
+    monkeypatch.setitem(guards._FINGERPRINTS, id(code), (code, "an honest function"))
+    assert _hits(forbidden, cnnbook.numpy.conv2d_forward, *_args()) == [CONV]
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(TypeError, match="Forbidden"):
         with guards.watch(["cnnbook.numpy.conv2d_forward"]):
