@@ -4,6 +4,7 @@ reference is seen, honest code is not, and the guard leaves the process as it fo
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import math
 import subprocess
 import sys
@@ -174,12 +175,95 @@ def test_switching_the_guard_off_counts_as_a_hit_and_the_profiler_is_restored():
             sys.setprofile(None)
             return cnnbook.numpy.conv2d_forward(x, w, b)
 
-        assert _hits(forbidden, sneaky) == [guards.TAMPERING]
-        assert sys.getprofile() is previous
-        assert _hits(forbidden, lambda: None) == []
+        assert guards.TAMPERING in _hits(forbidden, sneaky)
         assert sys.getprofile() is previous
     finally:
         sys.setprofile(None)
+    assert _hits(forbidden, lambda: None) == []
+
+
+def _queued_reference():
+    """A hook that runs the reference when called during the watched body; what it got."""
+    x, w, b = _args()
+    inside, got = [False], []
+
+    def hook(frame, event, arg):
+        if inside[0] and not got:
+            got.append(cnnbook.numpy.conv2d_forward(x, w, b)[0])
+        return None
+
+    def body():
+        inside[0] = True
+        total = sum(range(10))
+        inside[0] = False
+        return total
+    return hook, body, got
+
+
+@pytest.mark.parametrize("install", [sys.setprofile, sys.settrace], ids=["profiler", "tracer"])
+def test_a_hook_installed_before_the_call_is_set_aside_and_reported(install):
+    """CPython watches nothing while a profile or trace function runs: a reference called
+    from one the submission installed earlier would be unseen. The watch sets it aside
+    for the call (it never runs there) and reports it; it is back afterwards."""
+    hook, body, got = _queued_reference()
+    forbidden = guards.Forbidden([CONV])
+    install(hook)
+    try:
+        hits = _hits(forbidden, body)
+        assert (sys.getprofile() if install is sys.setprofile else sys.gettrace()) is hook
+    finally:
+        install(None)
+    assert hits == [guards.TAMPERING] and got == []
+
+
+def test_installing_a_tracer_during_the_call_is_tampering():
+    hook, _, _ = _queued_reference()
+
+    def sneaky():
+        sys.settrace(hook)
+        return sum(range(10))
+    try:
+        assert guards.TAMPERING in _hits(guards.Forbidden([CONV]), sneaky)
+    finally:
+        sys.settrace(None)
+
+
+def test_popping_the_guards_torch_mode_is_tampering():
+    import torch
+    from torch.utils._python_dispatch import _disable_current_modes
+
+    forbidden = guards.Forbidden([], ["aten::convolution"])
+    x, w = torch.ones(1, 1, 4, 4), torch.ones(1, 1, 3, 3)
+
+    def sneaky():
+        with _disable_current_modes():
+            return torch.nn.functional.conv2d(x, w)
+    assert guards.TAMPERING in _hits(forbidden, sneaky)
+    assert _hits(forbidden, lambda: torch.add(x, 1)) == []  # the guard's own mode: no hit
+    with guards.watch(forbidden) as outer:  # nor when a watch nests in another
+        assert _hits(forbidden, lambda: torch.add(x, 1)) == []
+    assert outer == []
+
+
+def test_a_constant_without_a_decimal_form_is_fingerprinted():
+    """An int over 4300 digits has no repr: fingerprinting it must not stop the guard
+    (which then reports the profiler gone, costing an honest answer its points)."""
+    src = f"def f(n):\n    return n % {hex(7 ** 6000)}\n"
+    ns: dict = {}
+    exec(compile(src, "a.py", "exec"), ns)
+    assert _hits(guards.Forbidden([CONV]), ns["f"], 5) == []
+
+
+def test_a_verbatim_copy_is_the_reference_wherever_its_imports_are():
+    """3.11 compiles ``math.floor(x)`` two ways, by whether ``math`` is imported in the
+    same source: a pasted copy whose imports sit in another cell is still the copy."""
+    import cnnbook.shapes
+
+    src = inspect.getsource(cnnbook.shapes.conv_output_size)
+    ns = {"math": math, "numbers": __import__("numbers")}
+    exec(compile(src, "<a cell>", "exec"), ns)
+    forbidden = guards.Forbidden(["cnnbook.shapes.conv_output_size"])
+    assert _hits(forbidden, ns["conv_output_size"], 32, 3) == ["cnnbook.shapes.conv_output_size"]
 
 
 def test_watches_nest_and_arm_only_their_own_thread():

@@ -57,8 +57,26 @@ def _const_key(const) -> str:
         return repr(sorted(map(_const_key, const)))
     if isinstance(const, tuple):
         return "(" + ",".join(map(_const_key, const)) + ")"
-    return repr((type(const).__name__, const))
+    if isinstance(const, int):  # hex: an int of any size has one (repr stops at 4300 digits)
+        return f"({type(const).__name__!r}, {const:#x})"
+    try:
+        return repr((type(const).__name__, const))
+    except Exception:  # noqa: BLE001 - no reference holds a constant that cannot be shown
+        return f"({type(const).__name__!r}, ?{id(const)})"
 
+
+#: Opcodes that mean the same for the fingerprint. Python 3.11 compiles ``math.floor(x)``
+#: as LOAD_GLOBAL (with NULL) + LOAD_ATTR when ``math`` is imported in the same source and
+#: LOAD_GLOBAL + LOAD_METHOD when it is not: a verbatim copy pasted without its imports.
+_SAME_OP = {dis.opmap[a]: dis.opmap[b] for a, b in (("LOAD_METHOD", "LOAD_ATTR"),)
+            if a in dis.opmap and b in dis.opmap}
+#: Name operations whose flag bits do not count (LOAD_GLOBAL's "push NULL" goes with the
+#: spelling above).
+_FLAGS_IGNORED = frozenset(dis.opmap[n] for n in ("LOAD_GLOBAL",) if n in dis.opmap)
+
+_JUMPS = frozenset(dis.hasjrel)
+_BACKWARD = frozenset(op for op in _JUMPS if "BACKWARD" in dis.opname[op])
+_CACHES = getattr(dis, "_inline_cache_entries", [0] * 256)
 
 #: What each opcode's argument means for the fingerprint: 0 the argument itself, 1 skip
 #: the instruction, 2 a constant's index, 3.. a name's index shifted by (kind - 3) bits.
@@ -71,34 +89,54 @@ for _op in _NAME_OPS:
     _KIND[_op] = 3 + _NAME_SHIFT.get(_op, 0)
 
 
+def _instructions(raw: bytes) -> list:
+    """``[(offset, opcode, argument)]`` of the instructions that count (EXTENDED_ARG folded
+    into the argument it extends; caches, NOPs and RESUME left out)."""
+    out, ext = [], 0
+    for i in range(0, len(raw) - 1, 2):
+        op, arg = raw[i], raw[i + 1] | ext
+        ext = arg << 8 if op == _EXTENDED_ARG else 0
+        if op != _EXTENDED_ARG and _KIND[op] != 1:
+            out.append((i, op, arg))
+    return out
+
+
+def _jump_target(offset: int, op: int, arg: int) -> int:
+    back = -arg if op in _BACKWARD else arg
+    return offset + 2 + 2 * back + (2 * _CACHES[op] if sys.version_info >= (3, 12) else 0)
+
+
 def _feed(h, code: types.CodeType) -> None:
     """What the code does: its instructions, each constant load resolved to the constant
     it loads (an unused constant does not count), each name load to the name; locals by
-    slot (not by name), jumps by distance; its argument counts and flags. Not its file,
-    lines, local names or unused constants."""
+    slot (not by name), jumps by the number of instructions they skip; its argument
+    counts and flags. Not its file, lines, local names, unused constants or the cache
+    entries between instructions (which differ between two spellings of one call)."""
     h.update(repr((code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
                    code.co_flags & 0xFF)).encode())
-    raw, consts, names, kind = code.co_code, code.co_consts, code.co_names, _KIND
-    ops, keys, ext = bytearray(), [], 0
-    for i in range(0, len(raw) - 1, 2):
-        op = raw[i]
-        k = kind[op]
-        if k == 0:
-            ops += raw[i:i + 2]
-            ext = (raw[i + 1] << 8) if op == _EXTENDED_ARG else 0
-            continue
-        arg, ext = raw[i + 1] | ext, 0
-        if k == 1:
-            continue
-        ops.append(op)
-        if k == 2:
+    consts, names = code.co_consts, code.co_names
+    steps = _instructions(code.co_code)
+    position = {offset: n for n, (offset, _, _) in enumerate(steps)}
+    ops, keys = bytearray(), []
+    for n, (offset, op, arg) in enumerate(steps):
+        k = _KIND[op]
+        ops.append(_SAME_OP.get(op, op))
+        if op in _JUMPS:
+            target = _jump_target(offset, op, arg)
+            to = position.get(target)
+            if to is None:  # lands on a skipped instruction: the next one that counts
+                to = next((m for m, st in enumerate(steps) if st[0] >= target), len(steps))
+            ops += ((to - n) & 0xFFFF).to_bytes(2, "little")
+        elif k == 0:
+            ops += (arg & 0xFFFF).to_bytes(2, "little")
+        elif k == 2:
             ops.append(0)
             keys.append(_const_key(consts[arg]) if arg < len(consts) else str(arg))
         else:
             shift = k - 3
-            ops.append(arg & ((1 << shift) - 1))
-            n = arg >> shift
-            keys.append(names[n] if n < len(names) else str(n))
+            ops.append(0 if op in _FLAGS_IGNORED else arg & ((1 << shift) - 1))
+            m = arg >> shift
+            keys.append(names[m] if m < len(names) else str(m))
     h.update(bytes(ops))
     h.update("\0".join(keys).encode())
 
@@ -307,6 +345,10 @@ class _Watch:
 _local = threading.local()
 _LOCAL = _local
 _setprofile, _getprofile = sys.setprofile, sys.getprofile  # as they were at import
+_settrace, _gettrace = sys.settrace, sys.gettrace
+#: torch's switches of its dispatch-mode stack: popping the guard's mode during a call
+#: hides the operators from it (reached by identity, whichever Python helper calls them).
+_MODE_SWITCHES = ("_pop_torch_dispatch_stack", "_unset_dispatch_mode", "_set_dispatch_mode")
 
 
 def _stack() -> list:
@@ -329,14 +371,22 @@ _FINGERPRINTS: dict = {}
 _FINGERPRINTS_MAX = 50_000
 
 
-def _profiler(previous, stack, tally):
+def _mode_switches() -> frozenset:
+    torch = sys.modules.get("torch")
+    found = [getattr(getattr(torch, "_C", None), n, None) for n in _MODE_SWITCHES]
+    return frozenset(id(f) for f in found if f is not None)
+
+
+def _profiler(stack, tally):
     """The profile function of one watch. What it reads is bound here, not looked up
     in the module: replacing ``_local`` or the module's functions does not blind it.
-    Only calls are looked at; a return costs one comparison."""
-    if getattr(previous, "_reference_guard", False):
-        previous = None  # an outer watch: the innermost one records for both
-    modules, setprofile, fp = sys.modules, _setprofile, fingerprint
+    Only calls are looked at; a return costs one comparison. It calls no other profiler:
+    CPython watches nothing while a profile function runs, so a reference called from a
+    profiler the submission installed would go unseen."""
+    modules, fp = sys.modules, fingerprint
+    switches = (_setprofile, sys.setprofile, _settrace, sys.settrace)
     cache, limit = _FINGERPRINTS, _FINGERPRINTS_MAX
+    modes = [len(modules), _mode_switches()]
 
     def code_name(forbidden, code):
         entry = forbidden.own.get(id(code))  # the reference's own code: no fingerprint needed
@@ -368,12 +418,13 @@ def _profiler(previous, stack, tally):
                     w.hit(entry[1])
                     if entry[1] not in tally:
                         tally.append(entry[1])
-                elif (arg is setprofile or arg is sys.setprofile) \
-                        and frame.f_code is not _WATCH_CODE:
-                    w.hit(TAMPERING)
-                    tally.append(TAMPERING)
-        if previous is not None:
-            previous(frame, event, arg)
+                else:
+                    if modes[0] != len(modules):  # torch may have been imported since
+                        modes[:] = [len(modules), _mode_switches()]
+                    if (arg in switches or (forbidden.ops and id(arg) in modes[1])) \
+                            and frame.f_code is not _WATCH_CODE:
+                        w.hit(TAMPERING)
+                        tally.append(TAMPERING)
     profile._reference_guard = True
     return profile
 
@@ -381,7 +432,8 @@ def _profiler(previous, stack, tally):
 def _tampered(w, forbidden, stack, profile) -> bool:
     """Whether the guard's state changed under the watched body."""
     try:
-        return (_getprofile() is not profile or not stack or stack[-1] is not w
+        return (_getprofile() is not profile or _gettrace() is not None
+                or not stack or stack[-1] is not w
                 or getattr(_local, "stack", None) is not stack
                 or w.forbidden is not forbidden or not forbidden.intact()
                 or type(w.hits) is not list)
@@ -395,7 +447,9 @@ def watch(forbidden: Forbidden, remote: bool = False):
     reference the body reaches in this thread. Watches nest; the previous profiler is
     restored on exit. The guard's state is checked after the body: a hit removed, a
     fingerprint removed, the watch taken off its stack or the profiler replaced adds
-    :data:`TAMPERING` to the hits.
+    :data:`TAMPERING` to the hits. So does a profiler (not a watch's) or a tracer found
+    running at the start: it is set aside for the call, since a reference called from
+    its callback would go unseen, and put back after.
 
     ``remote=True``: the body only calls into a sandbox (the grader's side of a call),
     so no untrusted code runs in this process. The watch is armed (:func:`armed`) and
@@ -414,16 +468,24 @@ def watch(forbidden: Forbidden, remote: bool = False):
     if not forbidden.intact():
         tally.append(TAMPERING)
     stack.append(w)
-    previous = _getprofile()
-    profile = _profiler(previous, stack, tally)
-    _setprofile(profile)
+    previous, tracer = _getprofile(), _gettrace()
+    if tracer is not None or not (previous is None
+                                  or getattr(previous, "_reference_guard", False)):
+        tally.append(TAMPERING)  # another profiler or a tracer: set aside for the call
+    if tracer is not None:
+        _settrace(None)
     w.start_torch_mode(tally)
+    profile = _profiler(stack, tally)
+    _setprofile(profile)
     try:
         yield hits
     finally:
         tampered = _tampered(w, forbidden, stack, profile)
+        _setprofile(None)
+        w.stop_torch_mode()  # unwatched: the guard's own pop of its mode is no tampering
         _setprofile(previous)
-        w.stop_torch_mode()
+        if tracer is not None:
+            _settrace(tracer)
         if w in stack:
             stack.remove(w)
         if tampered or any(name not in hits for name in tally):
