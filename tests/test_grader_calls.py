@@ -230,6 +230,48 @@ def test_a_check_calling_into_the_sandbox_profiles_the_sandbox_only(zygote, monk
         ps01.conv_output_size(lambda *a, **kw: cnnbook.shapes.conv_output_size(*a, **kw))
 
 
+LATE = """
+import numpy as np
+import cnnbook.shapes
+
+class Later(np.ndarray):
+    def reshape(self, *shape, **kw):  # runs when the result is encoded for the reply
+        job = self.__dict__.pop("job", None)
+        if job:
+            self.view(np.ndarray)[...] = cnnbook.shapes.conv_output_size(*job)
+        return np.ndarray.reshape(self.view(np.ndarray), *shape, **kw)
+
+def later(n, k):
+    out = np.zeros(1).view(Later)
+    out.job = (n, k)
+    return out
+
+class Loud(Exception):
+    def __str__(self):  # runs when the error is reported
+        return str(cnnbook.shapes.conv_output_size(9, 3))
+
+def loud(n, k):
+    raise Loud()
+"""
+
+
+def test_what_runs_while_the_reply_is_made_is_watched(zygote):
+    """Encoding a result or an error may run the submission's code (an array subclass's
+    methods, an exception's ``__str__``): it runs inside the watch."""
+    p = zygote.spawn()
+    assert p.exec_cell(LATE, "cell 1", 20).ok
+    f = p.lookup(["later", "loud"])
+    forbidden = guards.Forbidden(["cnnbook.shapes.conv_output_size"])
+    with guards.watch(forbidden, remote=True) as hits:
+        got = f["later"](9, 3)
+    assert hits == ["cnnbook.shapes.conv_output_size"] and got.tolist() == [7.0]
+    with guards.watch(forbidden, remote=True) as hits:
+        with pytest.raises(SubmissionError):
+            f["loud"](9, 3)
+    assert hits == ["cnnbook.shapes.conv_output_size"]
+    p.close()
+
+
 def test_exceptions_from_the_hidden_part_keep_no_message(zygote):
     p = zygote.spawn()
     r = p.exec_cell("def f(x):\n    raise ValueError(f'secret {x}')\n", "cell 3", 20)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import gc
 import importlib
 import io
@@ -681,8 +682,10 @@ class Server:
                 self._fail(exc)
 
     def _fail(self, exc, extra=None, bufs=()) -> None:
+        """Reply with the exception ``exc`` (or, a dict, what :func:`_error_info` made of it)."""
         try:
-            self._reply({"ok": False, "err": _error_info(exc), **(extra or {})}, bufs)
+            info = exc if type(exc) is dict else _error_info(exc)
+            self._reply({"ok": False, "err": info, **(extra or {})}, bufs)
         except BaseException as exc2:  # noqa: BLE001 - even reporting failed
             wire.send_frame(self.sock, {"ok": False, "err": {
                 "type": "RuntimeError", "msg": f"could not report an error: {exc2!r}"[:500],
@@ -704,24 +707,41 @@ class Server:
 
     def _run(self, req, bufs, body) -> None:
         """Run ``body(args)`` (student code), guarded when the grader asked; reply with its
-        value, the arguments it changed in place and the references it reached."""
+        value, the arguments it changed in place and the references it reached. What the
+        call returned and changed is encoded inside the watch, since encoding may run the
+        submission's code (an array subclass's methods), and no collection runs between
+        the encoding and the reply (a finalizer could fill the result in unwatched)."""
         memo: list = []
         args = wire.decode(req["v"], bufs, self._resolve, memo=memo) if "v" in req else None
         snaps = [_snapshot(o) for o in memo]
         forbidden = self._guard(req)
-        hits: list = []
-        error = None
+        collecting = gc.isenabled()
         try:
-            if forbidden is None:
-                value = body(args)
+            with (guards.watch(forbidden) if forbidden is not None
+                  else contextlib.nullcontext([])) as hits:
+                try:
+                    reply, out = self._outcome(body, args, memo, snaps)
+                finally:
+                    gc.disable()
+            if hits:
+                reply["fx"] = [str(h)[:200] for h in hits[:10]]
+            if reply.get("ok"):
+                self._reply(reply, out)
             else:
-                with guards.watch(forbidden) as hits:
-                    value = body(args)
+                self._fail(reply.pop("error"), reply, out)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _outcome(self, body, args, memo, snaps):
+        """``(reply, buffers)`` of running ``body(args)``: its value encoded, or the
+        exception (under ``"error"``), and the arguments it changed."""
+        error = value = None
+        try:
+            value = body(args)
         except BaseException as exc:  # noqa: BLE001 - the submission's
-            error, value = exc, None
-        extra, out = {}, []
-        if hits:
-            extra["fx"] = [str(h)[:200] for h in hits[:10]]
+            error = exc
+        reply, out = {}, []
         known = {id(o): i for i, o in enumerate(memo)}
         sync = []
         for i, (obj, snap) in enumerate(zip(memo, snaps)):
@@ -730,12 +750,12 @@ class Server:
                                       top_by_value=True)
                 sync.append([i, node])
         if sync:
-            extra["sync"] = sync
-        if error is not None:
-            self._fail(error, extra, out)
-            return
+            reply["sync"] = sync
+        if error is not None:  # its message is read here too: __str__ is the submission's
+            reply["error"] = _error_info(error)
+            return reply, out
         node, _ = wire.encode(value, fallback=self._handle, known=known, buffers=out)
-        self._reply({"ok": True, "v": node, **extra}, out)
+        return {"ok": True, "v": node, **reply}, out
 
     def dispatch(self, op, req, bufs) -> None:
         h = self.handles
