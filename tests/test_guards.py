@@ -494,3 +494,54 @@ def test_two_names_for_one_builtin_leave_the_guard_intact():
     forbidden = guards.Forbidden(["os.getcwd", "posix.getcwd"])  # one built-in, two names
     assert forbidden.intact()
     assert _hits(forbidden, lambda: None) == []
+
+
+# --- what a manifest forbids: whole modules, every kernel (a second attack round) -------
+
+def test_every_convolution_pooling_and_product_kernel_torch_registers_is_forbidden():
+    import re
+
+    import torch
+
+    from autograder.assignments import NUMPY_ONLY_OPS
+
+    registered = {n.split(".")[0] for n in torch._C._dispatch_get_all_op_names()
+                  if n.startswith("aten::")}
+    family = re.compile(r"conv(?!ert)|pool|im2col|col2im|unfold|matmul|bmm|^aten::(mm|addmm|"
+                        r"linear|dot|vdot|mv|addmv|einsum|tensordot|inner|outer|kron)$")
+    missing = sorted(n for n in registered if family.search(n) and n not in NUMPY_ONLY_OPS)
+    assert missing == []
+
+
+def _ps01():
+    from autograder.assignments import ps01
+
+    return guards.Forbidden(ps01.FORBIDDEN, ps01.FORBIDDEN_OPS)
+
+
+def test_a_references_helpers_and_scipys_filters_are_the_reference():
+    import scipy.signal
+
+    from cnnbook.arithmetic import linear_params
+    from cnnbook.numpy._conv_geometry import ConvGeometry
+    from cnnbook.numpy.conv import sweep
+
+    forbidden = _ps01()
+    x, w, b = _args()
+
+    def by_sweep():
+        g = ConvGeometry(1, 2, 5, 5, 3, 3, 3, 1, 1, 0, 0, 3, 3, 1)
+        return sweep(g, w, x=x, want_out=True)[0]
+    assert "cnnbook.numpy.conv" in _hits(forbidden, by_sweep)
+    assert _hits(forbidden, linear_params, 18, 3) == ["cnnbook.arithmetic"]
+    assert _hits(forbidden, scipy.signal.correlate2d, x[0, 0], w[0, 0], "valid") \
+        == ["scipy.signal"]
+    assert _hits(forbidden, np.correlate, x[0, 0, 0], w[0, 0, 0]) == []  # NumPy's own is fine
+
+
+def test_a_kernel_reached_below_the_public_operators_is_caught():
+    import torch
+
+    x, w = torch.ones(1, 1, 5, 5), torch.ones(1, 1, 3, 3)
+    hits = _hits(_ps01(), torch._C._nn.thnn_conv2d, x, w, [3, 3])
+    assert "aten::_slow_conv2d_forward" in hits or "aten::thnn_conv2d" in hits

@@ -1,6 +1,6 @@
 """Manifest of problem set 1: the convolutional layer."""
 
-from autograder.assignments import NUMPY_ONLY_OPS
+from autograder.assignments import CONV_MODULES, NUMPY_ONLY_OPS, SCIPY_FILTERS
 
 ASSIGNMENT = "ps01_convolution"
 
@@ -17,6 +17,8 @@ FORBIDDEN = [
     "cnnbook.numpy.conv2d_forward", "cnnbook.numpy.conv2d_forward_naive",
     "cnnbook.numpy.cross_correlate2d",
     "torch.nn.functional.conv2d", "torch.conv2d",
+    "cnnbook.arithmetic",  # the output size and parameter counts, and their helpers
+    *CONV_MODULES, *SCIPY_FILTERS,
 ]
 
 FORBIDDEN_OPS = NUMPY_ONLY_OPS

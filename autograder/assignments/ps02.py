@@ -1,6 +1,6 @@
 """Manifest of problem set 2: backpropagation through a convolution."""
 
-from autograder.assignments import NUMPY_ONLY_OPS
+from autograder.assignments import CONV_MODULES, NUMPY_ONLY_OPS, SCIPY_FILTERS
 
 ASSIGNMENT = "ps02_conv_backprop"
 
@@ -19,6 +19,7 @@ FORBIDDEN = [
     "cnnbook.gradcheck.numerical_gradient", "cnnbook.gradcheck.check_gradient",
     "cnnbook.exercise_checks.check_gradient",
     "torch.nn.functional.conv2d", "torch.conv2d", "torch.nn.functional.conv_transpose2d",
+    "cnnbook.gradcheck", *CONV_MODULES, *SCIPY_FILTERS,
 ]
 
 FORBIDDEN_OPS = NUMPY_ONLY_OPS

@@ -1,6 +1,6 @@
 """Manifest of problem set 3: pooling."""
 
-from autograder.assignments import NUMPY_ONLY_OPS
+from autograder.assignments import NUMPY_ONLY_OPS, POOL_MODULES, SCIPY_FILTERS
 
 ASSIGNMENT = "ps03_pooling"
 
@@ -20,6 +20,7 @@ FORBIDDEN = [
     "cnnbook.gradcheck.numerical_gradient",
     "torch.nn.functional.max_pool2d", "torch.nn.functional.avg_pool2d",
     "torch.nn.functional.adaptive_avg_pool2d", "torch.max_pool2d", "torch.avg_pool2d",
+    "cnnbook.gradcheck", *POOL_MODULES, *SCIPY_FILTERS,
 ]
 
 FORBIDDEN_OPS = NUMPY_ONLY_OPS

@@ -188,9 +188,10 @@ def _lookup(dotted: str, importing: bool):
 
 def _functions_of(obj) -> list:
     """The Python functions a forbidden object stands for."""
-    if isinstance(obj, types.ModuleType):
-        return [v for v in vars(obj).values()
-                if isinstance(v, types.FunctionType) and v.__module__ == obj.__name__]
+    if isinstance(obj, types.ModuleType):  # its functions, and those it exports from its
+        own = obj.__name__                   # submodules (scipy.signal's come from _signaltools)
+        return [v for v in vars(obj).values() if isinstance(v, types.FunctionType)
+                and (v.__module__ == own or str(v.__module__).startswith(own + "."))]
     if isinstance(obj, type):
         out = []
         for member in vars(obj).values():
