@@ -7,52 +7,146 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 import pytest
 
 from adversarial import tampering
 from autograder.grader import class_report, feedback, outputs, report, review
 from autograder.grader.results import (NotebookResult, NotebookStatus, Status,
                                        SubmissionResult, TestResult)
+from mutants.alternatives import ALTERNATIVES
 
-FLAGGED = {
-    "sys.getprofile": "import sys\np = sys.getprofile()\n",
-    "__globals__": "def f():\n    pass\ng = f.__globals__\n",
-    "__closure__": "h = (lambda: 1).__closure__\n",
-    "cell_contents": "x = c.cell_contents\n",
-    "sys._getframe": "import sys\nf = sys._getframe(1)\n",
-    "sys.settrace": "import sys\nsys.settrace(None)\n",
-    "gc.get_objects": "import gc\nobjs = gc.get_objects()\n",
-    "gc.get_referrers": "from gc import get_referrers\n",
-    "__code__": "code = len.__code__\n",
-    "replace(co_consts=...)": "c2 = c.replace(co_consts=())\n",
-    "types.CodeType": "import types\nT = types.CodeType\n",
-    "types.FunctionType": "import types\nf = types.FunctionType(c, {})\n",
-    "import ctypes": "import ctypes\n",
-    "sys.modules[...] =": "import sys\nsys.modules['numpy'] = None\n",
-    "__builtins__": "__builtins__['len'] = max\n",
-    "exec()": "exec('x = 1')\n",
-    "eval()": "y = eval('1 + 1')\n",
-    "compile()": "c = compile('1', 'f', 'eval')\n",
-    "f_back": "import inspect\nup = inspect.currentframe().f_back\n",
-    "__code__ (by getattr)": "code = getattr(len, '__code__')\n",
-}
+SOURCES = Path(__file__).resolve().parents[1] / "exercises" / "source"
+
+#: (what the scan must name, a cell that uses it): one of each kind of spelling.
+FLAGGED = [
+    # named literally: an attribute of anything, a module's function, an import
+    ("sys.getprofile", "import sys\np = sys.getprofile()\n"),
+    ("__globals__", "def f():\n    pass\ng = f.__globals__\n"),
+    ("__closure__", "h = (lambda: 1).__closure__\n"),
+    ("cell_contents", "x = c.cell_contents\n"),
+    ("sys._getframe", "import sys\nf = sys._getframe(1)\n"),
+    ("sys.settrace", "import sys\nsys.settrace(None)\n"),
+    ("threading.setprofile", "import threading\nthreading.setprofile(f)\n"),
+    ("gc.get_objects", "import gc\nobjs = gc.get_objects()\n"),
+    ("gc.get_referrers", "from gc import get_referrers\n"),
+    ("__code__", "code = len.__code__\n"),
+    ("__code__", "code = getattr(len, '__code__')\n"),
+    ("f_back", "import inspect\nup = inspect.currentframe().f_back\n"),
+    ("replace(co_consts=...)", "c2 = c.replace(co_consts=())\n"),
+    ("types.CodeType", "import types\nT = types.CodeType\n"),
+    ("types.FunctionType", "import types\nf = types.FunctionType(c, {})\n"),
+    ("import ctypes", "import ctypes\n"),
+    ("import marshal", "import marshal\ncode = marshal.loads(blob)\n"),
+    ("__builtins__", "__builtins__['len'] = max\n"),
+    ("__getattribute__", "x = object.__getattribute__(obj, name)\n"),
+    ("from sys import *", "from sys import *\n"),
+    ("settrace", "from sys import *\nsettrace(f)\n"),
+    # torch's dispatch modes switched off, whatever the module is called
+    ("_disable_current_modes",
+     "import torch\nwith torch.utils._python_dispatch._disable_current_modes():\n    pass\n"),
+    ("_pop_mode", "from torch.utils._python_dispatch import _pop_mode\n"),
+    ("import torch.utils._python_dispatch", "import torch.utils._python_dispatch as pd\n"),
+    ("_pop_torch_dispatch_stack", "import torch\nm = torch._C._pop_torch_dispatch_stack()\n"),
+    ("_set_torch_function_mode", "import torch\ntorch._C._set_torch_function_mode(None)\n"),
+    # through an alias of the module or the function
+    ("inspect.currentframe (as i.currentframe)", "import inspect as i\nf = i.currentframe()\n"),
+    ("inspect.currentframe (as cf)", "from inspect import currentframe as cf\nf = cf()\n"),
+    ("sys.settrace (as s.settrace)", "import sys\ns = sys\ns.settrace(f)\n"),
+    ("inspect.stack (as getattr(inspect, 'stack'))",
+     "import inspect\nst = getattr(inspect, 'stack')()\n"),
+    ("inspect.stack (as sys.modules['inspect'].stack)",
+     "import sys\nst = sys.modules['inspect'].stack()\n"),
+    ("import ctypes (as importlib.import_module('ctypes'))",
+     "import importlib\nc = importlib.import_module('ctypes')\n"),
+    # exec, eval, compile, __import__ however reached
+    ("exec()", "exec('x = 1')\n"),
+    ("eval()", "y = eval('1 + 1')\n"),
+    ("compile()", "c = compile('1', 'f', 'eval')\n"),
+    ("__import__()", "m = __import__('sys')\n"),
+    ("exec()", "run = exec\nrun('x = 1')\n"),
+    ("builtins.exec", "import builtins\nbuiltins.exec('x = 1')\n"),
+    ("builtins.compile", "import builtins\nc = builtins.compile('1', 'f', 'eval')\n"),
+    ("builtins.eval (as b.eval)", "import builtins as b\nb.eval('1')\n"),
+    ("builtins.exec (as run)", "from builtins import exec as run\n"),
+    ("builtins.eval (as getattr(builtins, 'eval'))", "y = getattr(builtins, 'eval')('1')\n"),
+    ("builtins.exec (as sys.modules['builtins'].exec)",
+     "import sys\nsys.modules['builtins'].exec('x = 1')\n"),
+    ("ns.exec()", "ns.exec('x = 1')\n"),
+    # an attribute, a global or a module reached by a computed name
+    ("getattr with a computed name", "import sys\ngetattr(sys, 'set' + 'profile')(f)\n"),
+    ("getattr with a computed name", "import sys\nf = getattr(sys, '_get' + 'frame')(0)\n"),
+    ("getattr with a computed name", "g = getattr(frame, 'f_' + 'globals')\n"),
+    ("getattr with a computed name", "g = getattr(frame, f'f_{part}')\n"),
+    ("getattr with a computed name", "g = getattr(frame, ''.join(['f_', 'glo', 'bals']))\n"),
+    ("getattr with a computed name", "g = getattr(frame, b'f_globals'.decode())\n"),
+    ("getattr with a computed name", "g = getattr(frame, chr(102) + '_globals')\n"),
+    ("getattr with a computed name", "g = getattr(self, f'{n}_globals')\n"),
+    ("getattr with a computed name", "g = getattr(self, f'__{n}')\n"),
+    ("getattr with a computed name", "g = getattr(self, name)\n"),
+    ("setattr with a computed name", "setattr(sys, name, f)\n"),
+    ("hasattr with a computed name", "ok = hasattr(frame, name)\n"),
+    ("delattr with a computed name", "delattr(module, name)\n"),
+    ("builtins.getattr with a computed name", "f = builtins.getattr(sys, name)\n"),
+    ("getattr as a value", "import functools\nget = functools.partial(getattr, sys)\n"),
+    ("operator.attrgetter with a computed name",
+     "import operator\nf = operator.attrgetter(name)(frame)\n"),
+    ("methodcaller with a computed name",
+     "from operator import methodcaller\nf = methodcaller(name)(sys, g)\n"),
+    ("operator.attrgetter('f_back.f_globals')",
+     "import operator\ng = operator.attrgetter('f_back.f_globals')(frame)\n"),
+    ("importlib.import_module with a computed name",
+     "import importlib\nm = importlib.import_module('in' + 'spect')\n"),
+    ("vars()[computed]", "x = vars(obj)[name]\n"),
+    ("vars() as a value", "ns = vars(obj)\n"),
+    ("__dict__[computed]", "x = obj.__dict__[name]\n"),
+    ("__dict__ as a value", "import sys\nd = sys.__dict__\n"),
+    ("__dict__.update", "module.__dict__.update(f=g)\n"),
+    ("globals()[computed]", "x = globals()[name]\n"),
+    ("globals()[...] =", "globals()['conv'] = f\n"),
+    ("locals().items", "for k, v in locals().items():\n    pass\n"),
+    # sys.modules written or handed on, under any name
+    ("sys.modules[...] =", "import sys\nsys.modules['numpy'] = None\n"),
+    ("sys.modules[...] =", "import sys as s\ndel s.modules['numpy']\n"),
+    ("sys.modules.update", "import sys\nsys.modules.update(numpy=None)\n"),
+    ("sys.modules as a value", "import sys\nm = sys.modules\nm[k] = v\n"),
+    ("sys.modules[...] =", "import sys\nm = sys.modules\nm[k] = v\n"),
+    ("sys.modules[computed]", "import sys\ng = vars(sys.modules[f.__module__])\n"),
+]
 
 HONEST = [
     "import numpy as np\n\ndef conv(x, w):\n    return np.einsum('nchw,fchw->nf', x, w)\n",
     "import sys\nprint(sys.version)\nassert 'numpy' in sys.modules\n",
+    "import sys\nnp_mod = sys.modules['numpy']\nsys.path.insert(0, '.')\n",
     "import gc\ngc.collect()\n",
     "import torch\nimport torch.nn.functional as F\nmodel = torch.nn.Linear(2, 3)\n",
     "%timeit x = 1\n",
     "text = 'we could use exec here, or __code__'\n",
+    # attributes named by literals, and names whose literal parts rule out the flagged ones
+    "import numpy as np\nx = np.zeros(3, dtype=getattr(np, 'float32'))\n",
+    "import torch.nn as nn\nact = getattr(nn, 'ReLU')()\nok = hasattr(act, 'inplace')\n",
+    "import torch.nn as nn\n\nclass Block(nn.Module):\n    def __init__(self, c):\n"
+    "        super().__init__()\n        for n in ('a', 'b'):\n"
+    "            setattr(self, f'{n}_bn_weight', nn.Parameter(torch.ones(c)))\n\n"
+    "    def forward(self, x, n):\n        return x * getattr(self, f'{n}_bn_weight')\n",
+    "import operator\nweights = list(map(operator.attrgetter('weight'), layers))\n",
+    "import importlib\nnp = importlib.import_module('numpy')\n",
+    # eval and compile of other things than builtins
+    "model.eval()\nnets['lenet'].eval()\nimport re\np = re.compile('[0-9]+')\n",
+    "import torch\nfast = torch.compile(model)\ny = torch.stack([a, b])\n",
+    "import numpy as np\ny = np.stack([a, b])\n",
+    "if 'model' not in globals():\n    model = None\n",
+    "for name, p in model.named_parameters():\n    print(name, p.shape)\n"
+    "print(model.state_dict().keys())\n",
 ]
 
 
-@pytest.mark.parametrize("what", sorted(FLAGGED))
-def test_each_kind_of_introspection_is_flagged(what):
-    found = review.scan([(7, FLAGGED[what])])
+@pytest.mark.parametrize("what, src", FLAGGED, ids=[f"{w}: {s!r}"[:60] for w, s in FLAGGED])
+def test_each_kind_of_introspection_is_flagged(what, src):
+    found = review.scan([(7, src)])
     assert found and found[0][0] == 7, found
-    shown = what.split(" (")[0]
-    assert shown in found[0][1], found
+    assert what in found[0][1], found
 
 
 @pytest.mark.parametrize("src", HONEST)
@@ -60,9 +154,201 @@ def test_honest_code_is_not_flagged(src):
     assert review.scan([(1, src)]) == []
 
 
+#: Attacks on the guard that spell their introspection so that a literal match misses it:
+#: each submission's cells, as written, and what the scan must find in which cell.
+ATTACKS = {
+    'a04': [  # a profile function set through getattr, called by the guard's own profiler
+        """\
+import sys
+
+_todo, _done = [], []
+
+def _helper(frame, event, arg):
+    while _todo:
+        fn, args, kwargs = _todo.pop()
+        _done.append(fn(*args, **kwargs))
+
+getattr(sys, "set" + "profile")(_helper)
+
+def _kick():
+    pass
+
+def _unseen(fn, *args, **kwargs):
+    _todo.append((fn, args, kwargs))
+    _kick()
+    return _done.pop()
+""",
+        """\
+from cnnbook.shapes import conv_output_size as _ref_size
+
+def conv_output_size(size, kernel, stride=1, padding=0):
+    return _unseen(_ref_size, size, kernel, stride, padding)
+""",
+        """\
+from cnnbook.shapes import conv_params as _ref_params
+
+def conv_params(in_channels, out_channels, kernel, bias=True):
+    return _unseen(_ref_params, in_channels, out_channels, kernel, bias=bias)
+""",
+        """\
+from cnnbook.numpy import conv2d_forward as _ref_conv
+
+def conv2d_forward_loops(x, w, b, stride=1, padding=0):
+    return _unseen(_ref_conv, x, w, b, stride, padding)[0]
+""",
+        """\
+def conv2d_forward(x, w, b, stride=1, padding=0):
+    return _unseen(_ref_conv, x, w, b, stride, padding)
+""",
+    ],
+    'a05': [  # frames walked to the runtime, the guard's state and seal emptied
+        """\
+import sys
+
+_frame = getattr(sys, "_get" + "frame")(0)
+while _frame is not None and "FORBIDDEN" not in getattr(_frame, "f_" + "globals"):
+    _frame = getattr(_frame, "f_" + "back")
+for _fb in getattr(_frame, "f_" + "globals")["FORBIDDEN"].values():
+    for _part in ("codes", "own", "builtins"):
+        getattr(_fb, _part).clear()
+        _fb._seal[_part] = {}
+del _frame, _fb
+""",
+        """\
+from cnnbook.shapes import conv_output_size
+""",
+        """\
+from cnnbook.shapes import conv_params as _ref_params
+
+def conv_params(in_channels, out_channels, kernel, bias=True):
+    return _ref_params(in_channels, out_channels, kernel, bias=bias)
+""",
+        """\
+from cnnbook.numpy import conv2d_forward as _ref_conv
+
+def conv2d_forward_loops(x, w, b, stride=1, padding=0):
+    return _ref_conv(x, w, b, stride, padding)[0]
+""",
+        """\
+def conv2d_forward(x, w, b, stride=1, padding=0):
+    return _ref_conv(x, w, b, stride, padding)
+""",
+    ],
+    'a06': [  # the guard's fingerprint cache poisoned with marshal copies of the references
+        """\
+import marshal
+import sys
+
+import cnnbook.arithmetic as _arith
+import cnnbook.numpy._conv_geometry as _geo
+import cnnbook.numpy.conv as _conv
+
+_frame = getattr(sys, "_get" + "frame")(0)
+while _frame is not None and "guards" not in getattr(_frame, "f_" + "globals"):
+    _frame = getattr(_frame, "f_" + "back")
+_cache = getattr(_frame, "f_" + "globals")["guards"]._FINGERPRINTS
+del _frame
+
+def _copy(fn, **globals_over):
+    code = marshal.loads(marshal.dumps(getattr(fn, "__co" + "de__")))
+    _cache[id(code)] = (code, "0" * 32)
+    g = dict(vars(sys.modules[fn.__module__]))
+    g.update(globals_over)
+    return type(fn)(code, g, fn.__name__, fn.__defaults__)
+
+_size = _copy(_arith.conv_output_size)
+_params = _copy(_arith.conv_params)
+_forward = _copy(_conv.conv2d_forward, conv_geometry=_copy(_geo.conv_geometry,
+                                                           conv_output_size=_size))
+""",
+        """\
+def conv_output_size(size, kernel, stride=1, padding=0):
+    return _size(size, kernel, stride, padding)
+""",
+        """\
+def conv_params(in_channels, out_channels, kernel, bias=True):
+    return _params(in_channels, out_channels, kernel, bias=bias)
+""",
+        """\
+def conv2d_forward_loops(x, w, b, stride=1, padding=0):
+    return _forward(x, w, b, stride, padding)[0]
+""",
+        """\
+def conv2d_forward(x, w, b, stride=1, padding=0):
+    return _forward(x, w, b, stride, padding)
+""",
+    ],
+    'a09': [  # torch's dispatch modes switched off around aten::convolution
+        """\
+import torch
+from torch.utils._python_dispatch import _disable_current_modes
+
+def conv2d_forward_loops(x, w, b, stride=1, padding=0):
+    with _disable_current_modes():
+        out = torch.ops.aten.convolution(torch.from_numpy(x), torch.from_numpy(w),
+                                         torch.from_numpy(b), [stride, stride],
+                                         [padding, padding], [1, 1], False, [0, 0], 1)
+    return out.numpy()
+""",
+        """\
+def conv2d_forward(x, w, b, stride=1, padding=0):
+    return conv2d_forward_loops(x, w, b, stride, padding), None
+""",
+    ],
+}
+
+#: The cell of each attack that does the introspection, and what the scan says of it.
+ATTACK_FLAGS = {"a04": (1, "getattr with a computed name"),
+                "a05": (1, "getattr with a computed name"),
+                "a06": (1, "import marshal"),
+                "a09": (1, "_disable_current_modes")}
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_attacks_that_compute_their_names_are_flagged_in_their_cell(attack):
+    found = review.scan(list(enumerate(ATTACKS[attack], 1)))
+    cell, what = ATTACK_FLAGS[attack]
+    assert [number for number, _ in found] == [cell], found
+    assert what in found[0][1], found
+
+
+def _code_cells(path):
+    return review.notebook_cells(json.loads(path.read_text()))
+
+
+@pytest.mark.parametrize("notebook", sorted(SOURCES.glob("*/*.ipynb")), ids=lambda p: p.stem)
+def test_the_instructors_notebooks_are_not_flagged(notebook):
+    """Every code cell of the source notebooks: the solutions, the code given to the
+    students and the tests, hidden ones included (the graded notebook holds them all)."""
+    cells = _code_cells(notebook)
+    assert any(json.loads(notebook.read_text())["cells"][n - 1]["metadata"]
+               .get("nbgrader", {}).get("solution") for n, _ in cells)
+    assert review.scan(cells) == []
+
+
+@pytest.mark.parametrize("assignment, alternative",
+                         [(a, alt) for a, alts in ALTERNATIVES.items() for alt in alts],
+                         ids=lambda v: getattr(v, "name", v))
+def test_correct_alternative_answers_are_not_flagged(assignment, alternative):
+    cells = [alternative.source] + [src for _, src in alternative.also]
+    assert review.scan(list(enumerate(cells, 1))) == []
+
+
 def test_a_cell_that_does_not_parse_is_searched_by_word():
     found = review.scan([(2, "%time p = sys.getprofile()\nx = f.__globals__\n")])
     assert found and {"__globals__", "getprofile"} <= set(found[0][1])
+
+
+@pytest.mark.parametrize("src, what", [
+    ("%time getattr(sys, 'set' + 'profile')(f)\n", "getattr with a computed name"),
+    ("%%time\nimport inspect as i\nf = i.currentframe()\n",
+     "inspect.currentframe (as i.currentframe)"),
+    ("!pip list\n%timeit -n 3 f()\nimport sys as s\ns.modules['numpy'] = None\n",
+     "sys.modules[...] ="),
+])
+def test_a_cell_with_ipython_syntax_is_scanned_as_the_python_it_runs(src, what):
+    found = review.scan([(3, src)])
+    assert found and what in found[0][1], found
 
 
 def test_the_findings_attacks_are_flagged():
