@@ -1,0 +1,1 @@
+# honest control: the instructor solutions, untouched

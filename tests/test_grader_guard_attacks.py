@@ -1,0 +1,128 @@
+"""A corpus of attacks on ps01's reference-call guard, graded by ``python -m autograder``.
+
+Each file in ``tests/adversarial/guard_attacks/`` is a submission, written as cells: a
+``# %% <grade_id>`` cell replaces that solution cell, a ``# %% extra`` cell is inserted
+after the notebook's imports, and the solution cells it does not name keep the
+instructor's (honest) code. ``aNN``: attacks on the guard (points they must not get);
+``nNN``: the same without the one trick that makes each work; ``fNN``: honest code the
+guard must not mistake for a reference; ``control``: the instructor's solutions.
+
+The contract: an attack scores at most what its honest cells earn, or it is flagged for
+review by hand (the guard runs in the student's process; what defeats it from inside
+needs introspection, and that is flagged); the honest submissions get full marks and no
+flag.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(__file__).resolve().parent / "adversarial" / "guard_attacks"
+ASSIGNMENT = "ps01_convolution"
+FULL = 11.0
+
+#: What each attack's honest cells earn (the two int functions are worth 2 + 2, the
+#: convolution tests 3 + 3 + 1).
+DESERVED = {
+    "a00_direct": 0, "a01_helpers": 0, "a02_scipy": 4, "a03_deferred": 4,
+    "a04_profchain": 0, "a05_seal": 0, "a06_cache": 0, "a07_recompiled": 0, "a08_thnn": 4,
+    "a09_nomodes": 4, "a10_verbatim_copy": 9, "n04_profchain_plain": 0, "n05_seal_kept": 0,
+    "n06_cache_unpoisoned": 0, "n07_recompiled_verbatim": 0, "n09_modes_kept": 4,
+    "n10_verbatim_same_cell": 9,
+}
+HONEST = ("control", "f01_bighex")
+
+
+def _cells(path: Path) -> list:
+    cells, name, lines = [], None, []
+    for line in path.read_text().splitlines(keepends=True):
+        m = re.match(r"^# %% (\S+)\s*$", line)
+        if m:
+            if name is not None:
+                cells.append((name, "".join(lines)))
+            name, lines = m.group(1), []
+        elif name is not None:
+            lines.append(line)
+    return cells + ([(name, "".join(lines))] if name is not None else [])
+
+
+def _submission(release: dict, source: dict, cells: list) -> dict:
+    nb = json.loads(json.dumps(release))
+    solutions = {c["metadata"].get("nbgrader", {}).get("grade_id"): "".join(c["source"])
+                 for c in source["cells"]}
+    given = {name: text for name, text in cells if name != "extra"}
+    for cell in nb["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id") in solutions:
+            cell["source"] = given.get(meta["grade_id"], solutions[meta["grade_id"]])
+    nb["cells"][2:2] = [{"cell_type": "code", "metadata": {}, "execution_count": None,
+                         "outputs": [], "source": text} for name, text in cells if name == "extra"]
+    return nb
+
+
+def _env() -> dict:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get(
+        "PYTHONPATH", "")]))
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("guard-attacks")
+    shutil.copy(REPO / "exercises" / "nbgrader_config.py", root)
+    shutil.copytree(REPO / "exercises" / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
+    out = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT,
+                          "--force"], cwd=root, env=_env(), capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    release = json.loads((root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    source = json.loads((root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    for path in sorted(CORPUS.glob("*.py")):
+        folder = root / "submitted" / path.stem.replace("_", "-") / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nb = _submission(release, source, _cells(path))
+        (folder / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(nb, indent=1))
+        (folder / "timestamp.txt").write_text("2030-01-01 12:00:00.000000 UTC\n")
+    run = subprocess.run([sys.executable, "-m", "autograder", "--course", str(root),
+                          "--assignment", ASSIGNMENT, "--workers", "2", "--no-progress"],
+                         cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600)
+    assert run.returncode in (0, 1), run.stderr[-3000:]
+    data = json.loads((root / "reports" / ASSIGNMENT / "results.json").read_text())
+    with open(root / "reports" / ASSIGNMENT / "grades.csv", newline="") as f:
+        assert len(list(csv.DictReader(f))) == len(list(CORPUS.glob("*.py")))
+    return {r["student"].replace("-", "_"): r for r in data["results"]}
+
+
+def _flagged(result) -> bool:
+    from autograder.grader.review import is_review_note
+
+    return any(is_review_note(n) for n in result.get("notes") or [])
+
+
+@pytest.mark.slow
+def test_the_corpus_is_the_one_judged():
+    assert sorted(p.stem for p in CORPUS.glob("*.py")) == sorted([*DESERVED, *HONEST])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(DESERVED))
+def test_an_attack_gets_no_more_than_it_earned_or_is_flagged(graded, name):
+    result = graded[name]
+    assert result["score"] <= DESERVED[name] or _flagged(result), \
+        f"{name}: {result['score']}/{FULL}, not flagged"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", HONEST)
+def test_honest_code_gets_full_marks_and_no_flag(graded, name):
+    assert graded[name]["score"] == FULL and not _flagged(graded[name])
