@@ -4,8 +4,9 @@ Each file in ``tests/adversarial/guard_attacks/`` is a submission, written as ce
 ``# %% <grade_id>`` cell replaces that solution cell, a ``# %% extra`` cell is inserted
 after the notebook's imports, and the solution cells it does not name keep the
 instructor's (honest) code. ``aNN``: attacks on the guard (points they must not get);
-``nNN``: the same without the one trick that makes each work; ``fNN``: honest code the
-guard must not mistake for a reference; ``control``: the instructor's solutions.
+``nNN``: the same without the one trick that makes each work; ``fNN``: honest code, in
+many styles, the guard must not mistake for a reference; ``control``: the instructor's
+solutions.
 
 The contract: an attack scores at most what its honest cells earn, or it is flagged for
 review by hand (the guard runs in the student's process; what defeats it from inside
@@ -38,9 +39,11 @@ DESERVED = {
     "a04_profchain": 0, "a05_seal": 0, "a06_cache": 0, "a07_recompiled": 0, "a08_thnn": 4,
     "a09_nomodes": 4, "a10_verbatim_copy": 9, "n04_profchain_plain": 0, "n05_seal_kept": 0,
     "n06_cache_unpoisoned": 0, "n07_recompiled_verbatim": 0, "n09_modes_kept": 4,
-    "n10_verbatim_same_cell": 9,
+    "n10_verbatim_same_cell": 9, "a11_mkldnn_pointwise": 4, "a12_cdist_matmul": 7,
 }
-HONEST = ("control", "f01_bighex")
+#: The instructor's solutions and honest answers in other styles (einsum over sliding
+#: windows, im2col, as_strided, dataclasses, attribute tables, 1-D np.correlate...).
+HONEST = ("control", *sorted(p.stem for p in CORPUS.glob("f*.py")))
 
 
 def _cells(path: Path) -> list:

@@ -503,13 +503,14 @@ def test_every_convolution_pooling_and_product_kernel_torch_registers_is_forbidd
 
     import torch
 
-    from autograder.assignments import NUMPY_ONLY_OPS
+    from autograder.assignments import CONV_OPS, MATMUL_OPS, POOL_OPS
 
     registered = {n.split(".")[0] for n in torch._C._dispatch_get_all_op_names()
                   if n.startswith("aten::")}
     family = re.compile(r"conv(?!ert)|pool|im2col|col2im|unfold|matmul|bmm|^aten::(mm|addmm|"
                         r"linear|dot|vdot|mv|addmv|einsum|tensordot|inner|outer|kron)$")
-    missing = sorted(n for n in registered if family.search(n) and n not in NUMPY_ONLY_OPS)
+    listed = set(CONV_OPS + POOL_OPS + MATMUL_OPS)
+    missing = sorted(n for n in registered if family.search(n) and n not in listed)
     assert missing == []
 
 
@@ -543,5 +544,48 @@ def test_a_kernel_reached_below_the_public_operators_is_caught():
     import torch
 
     x, w = torch.ones(1, 1, 5, 5), torch.ones(1, 1, 3, 3)
-    hits = _hits(_ps01(), torch._C._nn.thnn_conv2d, x, w, [3, 3])
+    from autograder.assignments import CONV_OPS
+
+    hits = _hits(guards.Forbidden([], CONV_OPS), torch._C._nn.thnn_conv2d, x, w, [3, 3])
     assert "aten::_slow_conv2d_forward" in hits or "aten::thnn_conv2d" in hits
+
+
+@pytest.mark.parametrize("route", ["cdist", "embedding_bag", "mkldnn"])
+def test_a_numpy_only_task_reaches_no_torch_operator(route):
+    """A kernel that convolves or multiplies matrices hides inside many operators: in a
+    NumPy-only task every operator is a hit, recorded under a fixed label."""
+    import torch
+
+    from autograder.assignments import NUMPY_ONLY_OPS
+
+    forbidden = guards.Forbidden([], NUMPY_ONLY_OPS)
+    a, b = torch.ones(4, 3), torch.ones(2, 3)
+    calls = {
+        "cdist": lambda: torch.cdist(a, b, compute_mode="use_mm_for_euclid_dist"),
+        "embedding_bag": lambda: torch.nn.functional.embedding_bag(
+            torch.tensor([[0, 1], [1, 2]]), a, mode="max"),
+        "mkldnn": lambda: torch.ops.mkldnn._convolution_pointwise(
+            torch.ones(1, 1, 5, 5), torch.ones(1, 1, 3, 3), None, [0, 0], [1, 1], [1, 1], 1,
+            "none", [], ""),
+    }
+    assert _hits(forbidden, calls[route]) == [guards.A_TORCH_OPERATOR]
+    assert _hits(forbidden, np.dot, np.ones(3), np.ones(3)) == []
+
+
+def test_a_hit_reported_by_another_process_is_shown_only_when_known():
+    """The sandbox reports its hits as text, which the student's feedback shows: a name
+    the guard could not have recorded becomes the tampering label, never itself."""
+    from types import SimpleNamespace
+
+    from autograder.grader.processes import StudentProcess
+
+    forbidden = guards.Forbidden([CONV], ["aten::convolution"])
+    assert forbidden.known(CONV) == CONV and forbidden.known("aten::convolution") \
+        == "aten::convolution"
+    assert forbidden.known("hidden input: 3.25, 7.5") == guards.TAMPERING
+    proc = SimpleNamespace(forbidden_hits=[])
+    with guards.watch(forbidden, remote=True) as hits:
+        StudentProcess._note(proc, {"fx": [CONV, "hidden input: 3.25", guards.A_TORCH_OPERATOR]})
+    assert proc.forbidden_hits == hits == [CONV, guards.TAMPERING, guards.A_TORCH_OPERATOR]
+    StudentProcess._note(proc, {"fx": ["anything"]})  # nothing armed: nothing it says is shown
+    assert proc.forbidden_hits[-1] == guards.TAMPERING

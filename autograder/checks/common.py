@@ -392,8 +392,8 @@ class Run:
         return result
 
     def _hit_name(self, name: str) -> str:
-        known = set(self.forbidden.names) | set(self.forbidden.ops) | {guards.TAMPERING}
-        return name if name in known else "a forbidden reference"
+        shown = self.forbidden.known(name)
+        return shown if shown == name else "a forbidden reference"
 
     def _check_arguments(self, args, given, kwargs, given_kw, result, label) -> None:
         names = self.contract.args

@@ -230,7 +230,8 @@ def run_test(proc, test, nb_spec, settings, carry=None, budget=None) -> TestResu
         # the test failed after a guarded call reached the reference: that is the news
         result.status = Status.FORBIDDEN
         result.message = (
-            f"reaches {hits[0]}, which grading forbids" if hits[0] == guards.TAMPERING else
+            f"reaches {hits[0]}, which grading forbids"
+            if hits[0] in (guards.TAMPERING, guards.A_TORCH_OPERATOR) else
             f"calls {hits[0]}, the library's reference implementation, which "
             "this exercise forbids; write it yourself")
         if proc.fault is not None:

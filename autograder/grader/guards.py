@@ -32,7 +32,13 @@ import sys
 import threading
 import types
 
-__all__ = ["Forbidden", "armed", "fingerprint", "record", "watch"]
+__all__ = ["ANY_OP", "Forbidden", "armed", "fingerprint", "record", "watch"]
+
+#: In ``Forbidden(ops=...)``: every torch operator. An operator not named otherwise is
+#: recorded as :data:`A_TORCH_OPERATOR`, never by its name (a submission may register an
+#: operator and name it after what it read).
+ANY_OP = "*"
+A_TORCH_OPERATOR = "torch (a NumPy-only task reaches no torch operator)"
 
 
 # ---------------------------------------------------------------------------
@@ -219,7 +225,9 @@ class Forbidden:
     ``names``: dotted names of functions, classes or modules
     (``"cnnbook.numpy.conv2d_forward"``, ``"cnnbook.numpy.conv"``,
     ``"torch.nn.functional.conv2d"``); ``ops``: torch operator names
-    (``"aten::convolution"``), caught at the dispatcher.
+    (``"aten::convolution"``), caught at the dispatcher, or :data:`ANY_OP` for every
+    operator (a NumPy-only task: no list of names holds every kernel that convolves or
+    multiplies matrices inside another operator, ``cdist`` or ``embedding_bag``).
     """
 
     def __init__(self, names=(), ops=()):
@@ -236,6 +244,13 @@ class Forbidden:
 
     def __bool__(self) -> bool:
         return bool(self.names or self.ops)
+
+    def known(self, name) -> str:
+        """``name`` when it is a hit this guard can record (a forbidden name or operator,
+        or one of the fixed labels), else :data:`TAMPERING`: a hit reported by another
+        process is shown to the student, and must not carry what that process chose."""
+        fixed = (TAMPERING, A_TORCH_OPERATOR)
+        return name if name in self.names or name in self.ops or name in fixed else TAMPERING
 
     def __repr__(self) -> str:
         return f"Forbidden(names={list(self.names)!r}, ops={sorted(self.ops)!r})"
@@ -323,11 +338,14 @@ class _Watch:
             self.mode_failed = True
             return
         watch, ops = self, self.forbidden.ops
+        every = ANY_OP in ops
 
         class _ReferenceOps(TorchDispatchMode):
             def __torch_dispatch__(self, func, types_, args=(), kwargs=None):
                 name = getattr(getattr(func, "_schema", None), "name", "")
-                if name in ops:
+                if name not in ops and every:
+                    name = A_TORCH_OPERATOR
+                if name in ops or every:
                     watch.hit(name)
                     if tally is not None and name not in tally:
                         tally.append(name)

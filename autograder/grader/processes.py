@@ -460,7 +460,8 @@ class StudentProcess:
     def _note(self, reply: dict) -> None:
         fx = reply.get("fx")
         if type(fx) is list:
-            hits = [str(x)[:200] for x in fx[:10]]
+            armed = guards.armed() or guards.Forbidden()
+            hits = list(dict.fromkeys(armed.known(str(x)[:200]) for x in fx[:10]))
             self.forbidden_hits.extend(hits)
             guards.record(hits)
 
