@@ -1,6 +1,7 @@
-"""A corpus of attacks on ps01's reference-call guard, graded by ``python -m autograder``.
+"""Attacks on the reference-call guard, and honest answers it must not mistake for one,
+graded by ``python -m autograder``.
 
-Each file in ``tests/adversarial/guard_attacks/`` is a submission, written as cells: a
+``tests/adversarial/guard_attacks/<assignment>/`` holds submissions written as cells: a
 ``# %% <grade_id>`` cell replaces that solution cell, a ``# %% extra`` cell is inserted
 after the notebook's imports, and the solution cells it does not name keep the
 instructor's (honest) code. ``aNN``: attacks on the guard (points they must not get);
@@ -29,10 +30,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parent / "adversarial" / "guard_attacks"
-ASSIGNMENT = "ps01_convolution"
-FULL = 11.0
+ASSIGNMENTS = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 
-#: What each attack's honest cells earn (the two int functions are worth 2 + 2, the
+#: What each ps01 attack's honest cells earn (the two int functions are worth 2 + 2, the
 #: convolution tests 3 + 3 + 1).
 DESERVED = {
     "a00_direct": 0, "a01_helpers": 0, "a02_scipy": 4, "a03_deferred": 4,
@@ -42,8 +42,9 @@ DESERVED = {
     "n10_verbatim_same_cell": 9, "a11_mkldnn_pointwise": 4, "a12_cdist_matmul": 7,
 }
 #: The instructor's solutions and honest answers in other styles (einsum over sliding
-#: windows, im2col, as_strided, dataclasses, attribute tables, 1-D np.correlate...).
-HONEST = ("control", *sorted(p.stem for p in CORPUS.glob("f*.py")))
+#: windows, im2col, as_strided, np.add.at, dataclasses, attribute tables, fractions...).
+HONEST = [(a, p.stem) for a in ASSIGNMENTS for p in sorted((CORPUS / a).glob("*.py"))
+          if p.stem == "control" or p.stem.startswith("f")]
 
 
 def _cells(path: Path) -> list:
@@ -64,6 +65,7 @@ def _submission(release: dict, source: dict, cells: list) -> dict:
     solutions = {c["metadata"].get("nbgrader", {}).get("grade_id"): "".join(c["source"])
                  for c in source["cells"]}
     given = {name: text for name, text in cells if name != "extra"}
+    assert not set(given) - set(solutions), f"no such solution cells: {set(given) - set(solutions)}"
     for cell in nb["cells"]:
         meta = cell["metadata"].get("nbgrader", {})
         if meta.get("solution") and meta.get("grade_id") in solutions:
@@ -80,30 +82,40 @@ def _env() -> dict:
     return env
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("guard-attacks")
+def _grade(root: Path, assignment: str) -> dict:
     shutil.copy(REPO / "exercises" / "nbgrader_config.py", root)
-    shutil.copytree(REPO / "exercises" / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT)
-    out = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT,
+    shutil.copytree(REPO / "exercises" / "source" / assignment, root / "source" / assignment)
+    out = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
                           "--force"], cwd=root, env=_env(), capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
-    release = json.loads((root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
-    source = json.loads((root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
-    for path in sorted(CORPUS.glob("*.py")):
-        folder = root / "submitted" / path.stem.replace("_", "-") / ASSIGNMENT
+    release = json.loads((root / "release" / assignment / f"{assignment}.ipynb").read_text())
+    source = json.loads((root / "source" / assignment / f"{assignment}.ipynb").read_text())
+    corpus = sorted((CORPUS / assignment).glob("*.py"))
+    for path in corpus:
+        folder = root / "submitted" / path.stem.replace("_", "-") / assignment
         folder.mkdir(parents=True)
         nb = _submission(release, source, _cells(path))
-        (folder / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(nb, indent=1))
+        (folder / f"{assignment}.ipynb").write_text(json.dumps(nb, indent=1))
         (folder / "timestamp.txt").write_text("2030-01-01 12:00:00.000000 UTC\n")
     run = subprocess.run([sys.executable, "-m", "autograder", "--course", str(root),
-                          "--assignment", ASSIGNMENT, "--workers", "2", "--no-progress"],
+                          "--assignment", assignment, "--workers", "2", "--no-progress"],
                          cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600)
     assert run.returncode in (0, 1), run.stderr[-3000:]
-    data = json.loads((root / "reports" / ASSIGNMENT / "results.json").read_text())
-    with open(root / "reports" / ASSIGNMENT / "grades.csv", newline="") as f:
-        assert len(list(csv.DictReader(f))) == len(list(CORPUS.glob("*.py")))
+    data = json.loads((root / "reports" / assignment / "results.json").read_text())
+    with open(root / "reports" / assignment / "grades.csv", newline="") as f:
+        assert len(list(csv.DictReader(f))) == len(corpus)
     return {r["student"].replace("-", "_"): r for r in data["results"]}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    done: dict = {}
+
+    def results(assignment: str) -> dict:
+        if assignment not in done:
+            done[assignment] = _grade(tmp_path_factory.mktemp(assignment), assignment)
+        return done[assignment]
+    return results
 
 
 def _flagged(result) -> bool:
@@ -114,18 +126,21 @@ def _flagged(result) -> bool:
 
 @pytest.mark.slow
 def test_the_corpus_is_the_one_judged():
-    assert sorted(p.stem for p in CORPUS.glob("*.py")) == sorted([*DESERVED, *HONEST])
+    judged = {("ps01_convolution", n) for n in DESERVED} | set(HONEST)
+    assert {(a, p.stem) for a in ASSIGNMENTS for p in (CORPUS / a).glob("*.py")} == judged
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(DESERVED))
 def test_an_attack_gets_no_more_than_it_earned_or_is_flagged(graded, name):
-    result = graded[name]
+    result = graded("ps01_convolution")[name]
     assert result["score"] <= DESERVED[name] or _flagged(result), \
-        f"{name}: {result['score']}/{FULL}, not flagged"
+        f"{name}: {result['score']}/{result['max_score']}, not flagged"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", HONEST)
-def test_honest_code_gets_full_marks_and_no_flag(graded, name):
-    assert graded[name]["score"] == FULL and not _flagged(graded[name])
+@pytest.mark.parametrize("assignment,name", HONEST, ids=[f"{a[:4]}-{n}" for a, n in HONEST])
+def test_honest_code_gets_full_marks_and_no_flag(graded, assignment, name):
+    result = graded(assignment)[name]
+    assert result["score"] == result["max_score"] and not _flagged(result), \
+        (result["score"], result["max_score"], result.get("notes"))

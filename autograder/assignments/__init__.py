@@ -5,9 +5,10 @@ test cell in the source notebook -> the student names that cell uses), ``FORBIDD
 (dotted names of reference functions, classes or whole modules a submission may not
 call), ``FORBIDDEN_OPS`` (torch operator names no graded call may reach, caught at
 torch's dispatcher whatever the route: ``F.conv2d``, ``nn.Conv2d``,
-``torch.ops.aten.convolution``) and ``TIMEOUT_S`` (grade_id -> wall-clock limit in
-seconds, for the tests that need more than the default). A hidden check may forbid
-more operators for its own calls (the NumPy tasks of the torch problem sets).
+``torch.ops.aten.convolution``; ``"*"``: every operator) and ``TIMEOUT_S`` (grade_id ->
+wall-clock limit in seconds, for the tests that need more than the default). A hidden
+check may forbid more operators for its own calls (the NumPy tasks of the torch problem
+sets).
 """
 
 from __future__ import annotations

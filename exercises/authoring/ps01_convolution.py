@@ -16,9 +16,9 @@
 #
 # **Rules.**
 # * Use NumPy only. The `cnnbook` library that comes with the book contains reference versions
-#   of these functions (`cnnbook.numpy`, `cnnbook.shapes`); an answer that calls them scores 0,
-#   and so does one that reaches torch's convolution, pooling or matrix-product operators
-#   (however they are called).
+#   of these functions (`cnnbook.numpy`, `cnnbook.shapes`); an answer that calls them or their
+#   helpers scores 0, and so does one that calls SciPy's filters (`scipy.signal`,
+#   `scipy.ndimage`) or reaches any torch operator (however it is called).
 # * Return arrays with the dtype of the input (`float32` in, `float32` out) and exactly the
 #   documented shape.
 # * Do not change the test cells or the function signatures.

@@ -16,7 +16,7 @@
 # credit where your forward pass is right.
 #
 # **Rules.** NumPy only; answers that call the reference implementations in `cnnbook`
-# (`cnnbook.numpy`, `cnnbook.gradcheck`) or reach torch's convolution operators score 0. Keep the input's dtype and the documented
+# (`cnnbook.numpy`, `cnnbook.gradcheck`) or SciPy's filters, or reach any torch operator, score 0. Keep the input's dtype and the documented
 # shapes. Do not change the test cells or the signatures.
 #
 # Conventions: `x` is `(N, C, H, W)`, `w` is `(F, C, KH, KW)`, `b` is `(F,)`; the layer computes

@@ -16,7 +16,7 @@
 # your forward pass is right.
 #
 # **Rules.** NumPy only; answers that call the reference implementations in `cnnbook.numpy`
-# or reach torch's pooling operators score 0. Keep the input's dtype and the documented shapes. Do not change the test cells or
+# or SciPy's filters, or reach any torch operator, score 0. Keep the input's dtype and the documented shapes. Do not change the test cells or
 # the signatures.
 #
 # Conventions (PyTorch's): `x` is `(N, C, H, W)`; a square window of `kernel_size` pixels moves

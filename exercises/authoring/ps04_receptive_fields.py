@@ -14,9 +14,9 @@
 # worked example and says what was expected and what came back. Grading runs more tests on
 # other inputs (other stacks, shapes, shifts and dtypes), so make your functions general.
 #
-# **Rules.** NumPy only; an answer that calls `cnnbook.shapes.receptive_fields` (or
-# `cnnbook.data.translate` for the shift) scores 0 for that task. Do not change the test
-# cells or the signatures.
+# **Rules.** NumPy only; an answer that calls `cnnbook.shapes.receptive_fields` or its
+# helpers (or `cnnbook.data.translate` for the shift), or reaches any torch operator, scores
+# 0 for that task. Do not change the test cells or the signatures.
 
 # %%
 import numpy as np
