@@ -310,19 +310,24 @@ def test_a_code_is_fingerprinted_once_per_process_and_the_cache_stays_bounded(mo
     real = guards.fingerprint
     monkeypatch.setattr(guards, "fingerprint", lambda code: counted.append(code) or real(code))
 
-    def honest(n):
-        return n + 1
+    ns: dict = {}  # the reference's shape (seven arguments), so it is fingerprinted
+    exec("def honest(x, w, b, stride=1, padding=0, dilation=1, groups=1):\n    return b\n", ns)
+    honest = ns["honest"]
+    assert guards._shape(honest.__code__) in forbidden.shapes
     for _ in range(3):
-        assert _hits(forbidden, honest, 1) == []
+        assert _hits(forbidden, honest, x, w, b) == []
     assert counted.count(honest.__code__) == 1
+    other = compile("def f(n):\n    return n\n", "a.py", "exec").co_consts[0]
+    assert guards._shape(other) not in forbidden.shapes  # another shape: no fingerprint
     monkeypatch.setattr(guards, "_FINGERPRINTS", {})
     monkeypatch.setattr(guards, "_FINGERPRINTS_MAX", 4)
-    others = [compile(f"def f(n):\n    return n + {i}\n", "a.py", "exec") for i in range(9)]
+    others = [compile(f"def f(x, w, b, stride=1, padding=0, dilation=1, groups=1):\n"
+                      f"    return b + {i}\n", "a.py", "exec") for i in range(9)]
     with guards.watch(forbidden) as hits:
         for code in others:
             ns: dict = {}
             exec(code, ns)
-            ns["f"](1)
+            ns["f"](x, w, b)
         _source_copy(cnnbook.numpy.conv, "conv2d_forward")(x, w, b)
     assert len(guards._FINGERPRINTS) <= 4 and hits == [CONV]
 
@@ -589,3 +594,22 @@ def test_a_hit_reported_by_another_process_is_shown_only_when_known():
     assert proc.forbidden_hits == hits == [CONV, guards.TAMPERING, guards.A_TORCH_OPERATOR]
     StudentProcess._note(proc, {"fx": ["anything"]})  # nothing armed: nothing it says is shown
     assert proc.forbidden_hits[-1] == guards.TAMPERING
+
+
+def test_resolving_a_name_imports_nothing_the_submission_did_not():
+    """A lazy package (SciPy) imports a submodule on attribute access: resolving
+    ``scipy.signal`` must not load it into every sandbox (it made each submission's
+    process 60 ms slower); it is resolved once the submission imports it."""
+    script = textwrap.dedent("""
+        import sys
+        import scipy
+        from autograder.grader import guards
+        f = guards.Forbidden(["scipy.signal"])
+        before = "scipy.signal" in sys.modules, sorted(f._pending)
+        import scipy.signal
+        f.refresh()
+        print(before, sorted(f._pending), len(f.codes) > 0)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=REPO, timeout=120)
+    assert out.stdout.strip() == "(False, ['scipy.signal']) [] True", out.stderr[-800:]

@@ -95,6 +95,13 @@ for _op in _NAME_OPS:
     _KIND[_op] = 3 + _NAME_SHIFT.get(_op, 0)
 
 
+def _shape(code: types.CodeType) -> tuple:
+    """The part of a fingerprint read without decoding the code: two codes of different
+    shapes never share a fingerprint, so most codes need no fingerprint at all."""
+    return (code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
+            code.co_flags & 0xFF)
+
+
 def _instructions(raw: bytes) -> list:
     """``[(offset, opcode, argument)]`` of the instructions that count (EXTENDED_ARG folded
     into the argument it extends; caches, NOPs and RESUME left out)."""
@@ -118,8 +125,7 @@ def _feed(h, code: types.CodeType) -> None:
     slot (not by name), jumps by the number of instructions they skip; its argument
     counts and flags. Not its file, lines, local names, unused constants or the cache
     entries between instructions (which differ between two spellings of one call)."""
-    h.update(repr((code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
-                   code.co_flags & 0xFF)).encode())
+    h.update(repr(_shape(code)).encode())
     consts, names = code.co_consts, code.co_names
     steps = _instructions(code.co_code)
     position = {offset: n for n, (offset, _, _) in enumerate(steps)}
@@ -184,9 +190,10 @@ def _lookup(dotted: str, importing: bool):
             return _NOT_READY
         obj = module
         try:
-            for attr in parts[cut:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
+            for attr in parts[cut:]:  # a module's own namespace: a lazy package's
+                obj = vars(obj)[attr] if isinstance(obj, types.ModuleType) \
+                    else getattr(obj, attr)   # __getattr__ would import (scipy.signal)
+        except (AttributeError, KeyError):
             return None
         return obj
     return None
@@ -235,6 +242,7 @@ class Forbidden:
         self.ops = frozenset(str(o) for o in ops)
         self.codes: dict = {}        # fingerprint -> dotted name
         self.own: dict = {}          # id(code) -> (code, dotted name): the functions' own code
+        self.shapes: set = set()     # _shape() of every forbidden code
         self.builtins: dict = {}     # id -> (object, dotted name)
         self._pending: set = set()   # names not found yet (their package not imported)
         self._modules = -1           # len(sys.modules) when they were last looked for
@@ -266,11 +274,13 @@ class Forbidden:
         for fn in functions:
             self.codes.setdefault(fingerprint(fn.__code__), name)
             self.own.setdefault(id(fn.__code__), (fn.__code__, name))
+            self.shapes.add(_shape(fn.__code__))
         if not functions and callable(obj):
             self.builtins[id(obj)] = (obj, name)
         seal = self._seal
         seal["codes"] = dict(self.codes)
         seal["own"] = dict(self.own)
+        seal["shapes"] = frozenset(self.shapes)
         seal["builtins"] = {k: v[1] for k, v in self.builtins.items()}
         seal.setdefault("resolved", set()).add(name)
         return True
@@ -288,6 +298,8 @@ class Forbidden:
             if any(self.codes.get(k) != v for k, v in codes.items()):
                 return False
             if any(self.own.get(k) != v for k, v in seal.get("own", {}).items()):
+                return False
+            if type(self.shapes) is not set or not seal.get("shapes", frozenset()) <= self.shapes:
                 return False
             if any(self.builtins.get(k, (None, None))[1] != v for k, v in builtins.items()):
                 return False
@@ -402,7 +414,7 @@ def _profiler(stack, tally):
     Only calls are looked at; a return costs one comparison. It calls no other profiler:
     CPython watches nothing while a profile function runs, so a reference called from a
     profiler the submission installed would go unseen."""
-    modules, fp = sys.modules, fingerprint
+    modules, fp, shape = sys.modules, fingerprint, _shape
     switches = (_setprofile, sys.setprofile, _settrace, sys.settrace)
     cache, limit = _FINGERPRINTS, _FINGERPRINTS_MAX
     modes = [len(modules), _mode_switches()]
@@ -411,6 +423,8 @@ def _profiler(stack, tally):
         entry = forbidden.own.get(id(code))  # the reference's own code: no fingerprint needed
         if entry is not None and entry[0] is code:
             return entry[1]
+        if shape(code) not in forbidden.shapes:
+            return None
         entry = cache.get(id(code))
         if entry is None or entry[0] is not code:
             if len(cache) >= limit:
