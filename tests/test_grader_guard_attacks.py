@@ -20,13 +20,14 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from adversarial.cell_files import cells
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parent / "adversarial" / "guard_attacks"
@@ -45,19 +46,6 @@ DESERVED = {
 #: windows, im2col, as_strided, np.add.at, dataclasses, attribute tables, fractions...).
 HONEST = [(a, p.stem) for a in ASSIGNMENTS for p in sorted((CORPUS / a).glob("*.py"))
           if p.stem == "control" or p.stem.startswith("f")]
-
-
-def _cells(path: Path) -> list:
-    cells, name, lines = [], None, []
-    for line in path.read_text().splitlines(keepends=True):
-        m = re.match(r"^# %% (\S+)\s*$", line)
-        if m:
-            if name is not None:
-                cells.append((name, "".join(lines)))
-            name, lines = m.group(1), []
-        elif name is not None:
-            lines.append(line)
-    return cells + ([(name, "".join(lines))] if name is not None else [])
 
 
 def _submission(release: dict, source: dict, cells: list) -> dict:
@@ -94,7 +82,7 @@ def _grade(root: Path, assignment: str) -> dict:
     for path in corpus:
         folder = root / "submitted" / path.stem.replace("_", "-") / assignment
         folder.mkdir(parents=True)
-        nb = _submission(release, source, _cells(path))
+        nb = _submission(release, source, cells(path))
         (folder / f"{assignment}.ipynb").write_text(json.dumps(nb, indent=1))
         (folder / "timestamp.txt").write_text("2030-01-01 12:00:00.000000 UTC\n")
     run = subprocess.run([sys.executable, "-m", "autograder", "--course", str(root),

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from adversarial import tampering
+from adversarial.cell_files import cells
 from autograder.grader import class_report, feedback, outputs, report, review
 from autograder.grader.results import (NotebookResult, NotebookStatus, Status,
                                        SubmissionResult, TestResult)
@@ -154,159 +155,21 @@ def test_honest_code_is_not_flagged(src):
     assert review.scan([(1, src)]) == []
 
 
-#: Attacks on the guard that spell their introspection so that a literal match misses it:
-#: each submission's cells, as written, and what the scan must find in which cell.
-ATTACKS = {
-    'a04': [  # a profile function set through getattr, called by the guard's own profiler
-        """\
-import sys
-
-_todo, _done = [], []
-
-def _helper(frame, event, arg):
-    while _todo:
-        fn, args, kwargs = _todo.pop()
-        _done.append(fn(*args, **kwargs))
-
-getattr(sys, "set" + "profile")(_helper)
-
-def _kick():
-    pass
-
-def _unseen(fn, *args, **kwargs):
-    _todo.append((fn, args, kwargs))
-    _kick()
-    return _done.pop()
-""",
-        """\
-from cnnbook.shapes import conv_output_size as _ref_size
-
-def conv_output_size(size, kernel, stride=1, padding=0):
-    return _unseen(_ref_size, size, kernel, stride, padding)
-""",
-        """\
-from cnnbook.shapes import conv_params as _ref_params
-
-def conv_params(in_channels, out_channels, kernel, bias=True):
-    return _unseen(_ref_params, in_channels, out_channels, kernel, bias=bias)
-""",
-        """\
-from cnnbook.numpy import conv2d_forward as _ref_conv
-
-def conv2d_forward_loops(x, w, b, stride=1, padding=0):
-    return _unseen(_ref_conv, x, w, b, stride, padding)[0]
-""",
-        """\
-def conv2d_forward(x, w, b, stride=1, padding=0):
-    return _unseen(_ref_conv, x, w, b, stride, padding)
-""",
-    ],
-    'a05': [  # frames walked to the runtime, the guard's state and seal emptied
-        """\
-import sys
-
-_frame = getattr(sys, "_get" + "frame")(0)
-while _frame is not None and "FORBIDDEN" not in getattr(_frame, "f_" + "globals"):
-    _frame = getattr(_frame, "f_" + "back")
-for _fb in getattr(_frame, "f_" + "globals")["FORBIDDEN"].values():
-    for _part in ("codes", "own", "builtins"):
-        getattr(_fb, _part).clear()
-        _fb._seal[_part] = {}
-del _frame, _fb
-""",
-        """\
-from cnnbook.shapes import conv_output_size
-""",
-        """\
-from cnnbook.shapes import conv_params as _ref_params
-
-def conv_params(in_channels, out_channels, kernel, bias=True):
-    return _ref_params(in_channels, out_channels, kernel, bias=bias)
-""",
-        """\
-from cnnbook.numpy import conv2d_forward as _ref_conv
-
-def conv2d_forward_loops(x, w, b, stride=1, padding=0):
-    return _ref_conv(x, w, b, stride, padding)[0]
-""",
-        """\
-def conv2d_forward(x, w, b, stride=1, padding=0):
-    return _ref_conv(x, w, b, stride, padding)
-""",
-    ],
-    'a06': [  # the guard's fingerprint cache poisoned with marshal copies of the references
-        """\
-import marshal
-import sys
-
-import cnnbook.arithmetic as _arith
-import cnnbook.numpy._conv_geometry as _geo
-import cnnbook.numpy.conv as _conv
-
-_frame = getattr(sys, "_get" + "frame")(0)
-while _frame is not None and "guards" not in getattr(_frame, "f_" + "globals"):
-    _frame = getattr(_frame, "f_" + "back")
-_cache = getattr(_frame, "f_" + "globals")["guards"]._FINGERPRINTS
-del _frame
-
-def _copy(fn, **globals_over):
-    code = marshal.loads(marshal.dumps(getattr(fn, "__co" + "de__")))
-    _cache[id(code)] = (code, "0" * 32)
-    g = dict(vars(sys.modules[fn.__module__]))
-    g.update(globals_over)
-    return type(fn)(code, g, fn.__name__, fn.__defaults__)
-
-_size = _copy(_arith.conv_output_size)
-_params = _copy(_arith.conv_params)
-_forward = _copy(_conv.conv2d_forward, conv_geometry=_copy(_geo.conv_geometry,
-                                                           conv_output_size=_size))
-""",
-        """\
-def conv_output_size(size, kernel, stride=1, padding=0):
-    return _size(size, kernel, stride, padding)
-""",
-        """\
-def conv_params(in_channels, out_channels, kernel, bias=True):
-    return _params(in_channels, out_channels, kernel, bias=bias)
-""",
-        """\
-def conv2d_forward_loops(x, w, b, stride=1, padding=0):
-    return _forward(x, w, b, stride, padding)[0]
-""",
-        """\
-def conv2d_forward(x, w, b, stride=1, padding=0):
-    return _forward(x, w, b, stride, padding)
-""",
-    ],
-    'a09': [  # torch's dispatch modes switched off around aten::convolution
-        """\
-import torch
-from torch.utils._python_dispatch import _disable_current_modes
-
-def conv2d_forward_loops(x, w, b, stride=1, padding=0):
-    with _disable_current_modes():
-        out = torch.ops.aten.convolution(torch.from_numpy(x), torch.from_numpy(w),
-                                         torch.from_numpy(b), [stride, stride],
-                                         [padding, padding], [1, 1], False, [0, 0], 1)
-    return out.numpy()
-""",
-        """\
-def conv2d_forward(x, w, b, stride=1, padding=0):
-    return conv2d_forward_loops(x, w, b, stride, padding), None
-""",
-    ],
-}
-
-#: The cell of each attack that does the introspection, and what the scan says of it.
-ATTACK_FLAGS = {"a04": (1, "getattr with a computed name"),
-                "a05": (1, "getattr with a computed name"),
-                "a06": (1, "import marshal"),
-                "a09": (1, "_disable_current_modes")}
+#: Attacks on the guard that spell their introspection so that a literal match misses it
+#: (tests/adversarial/guard_attacks/): the cell that does the introspection, and what the
+#: scan says of it.
+GUARD_ATTACKS = Path(__file__).resolve().parent / "adversarial" / "guard_attacks" / \
+    "ps01_convolution"
+ATTACK_FLAGS = {"a04_profchain": (1, "getattr with a computed name"),
+                "a05_seal": (1, "getattr with a computed name"),
+                "a06_cache": (1, "import marshal"),
+                "a09_nomodes": (1, "_disable_current_modes")}
 
 
-@pytest.mark.parametrize("attack", sorted(ATTACKS))
+@pytest.mark.parametrize("attack", sorted(ATTACK_FLAGS))
 def test_attacks_that_compute_their_names_are_flagged_in_their_cell(attack):
-    found = review.scan(list(enumerate(ATTACKS[attack], 1)))
+    sources = [src for _, src in cells(GUARD_ATTACKS / f"{attack}.py")]
+    found = review.scan(list(enumerate(sources, 1)))
     cell, what = ATTACK_FLAGS[attack]
     assert [number for number, _ in found] == [cell], found
     assert what in found[0][1], found
