@@ -288,12 +288,16 @@ def test_the_square_that_made_a_nine(ch10, test_digits):
     s5_change = ch10["ch10_s5_after"] - ch10["ch10_s5_before"]
     s9_change = ch10["ch10_s9_after"] - ch10["ch10_s9_before"]
     assert s9_change < -5 and abs(s9_change) > 5 * abs(s5_change)
-    # gradient x input for class 9: the square carries more than the whole digit
+    # gradient x input for class 9: the square carries most of the evidence, far more
+    # than its share of the ink
     evidence = unpack(ch10["ch10_gradient9_map"]) * image
     assert ch10["ch10_evidence9_square"] == pytest.approx(
         evidence[top:top + 8, left:left + 8].sum(), rel=1e-4)
     assert ch10["ch10_evidence9_total"] == pytest.approx(evidence.sum(), rel=1e-4)
-    assert ch10["ch10_evidence9_square"] > ch10["ch10_evidence9_total"] > 0
+    assert ch10["ch10_evidence9_share"] == pytest.approx(
+        ch10["ch10_evidence9_square"] / ch10["ch10_evidence9_total"], rel=1e-6)
+    assert ch10["ch10_evidence9_total"] > 0
+    assert ch10["ch10_evidence9_share"] > max(0.5, 2 * ch10["ch10_patched_ink"])
 
 
 # -- class activation maps ------------------------------------------------------------------
@@ -319,7 +323,11 @@ def test_cam_mean_plus_bias_is_the_score(ch10, test_digits):
     assert ch10["ch10_cam_targets"] == labels[:6].tolist() + [9]
     errors = [abs(sum(maps[n].ravel()) / 100 + bias[n] - scores[n]) for n in range(7)]
     assert max(errors) < 1e-4
-    assert ch10["ch10_cam_identity_error"] == pytest.approx(max(errors[:6]), abs=2e-6)
+    # "holds to float32 rounding": the book's error (float32 arithmetic) and ours (float64,
+    # from the float32 values) are both a few units in the last place of the scores
+    rounding = 4 * np.finfo(np.float32).eps * max(abs(s) for s in scores[:6])
+    assert 0 <= ch10["ch10_cam_identity_error"] <= rounding
+    assert max(errors[:6]) <= rounding
     # the mistake again: class 9 outscores class 5 on the first digit
     assert ch10["ch10_cam_pred_first"] == 9
     assert ch10["ch10_cam_s_pred"] == pytest.approx(scores[6], rel=1e-6)
