@@ -140,6 +140,18 @@ def test_damaged_but_readable_notebooks_are_graded_where_possible():
     assert parsed[0].source == "x = 1" and "nbformat 3" in problems[0]
 
 
+def test_lone_surrogates_in_a_source_become_replacement_characters():
+    cells = honest_cells()
+    cells[2]["source"] = "def f(x):\n    return 2 * x  # \ud800 \udfff\n"
+    parsed, _meta, problems = nbmod.read_cells(submission(cells))  # written as \\ud800
+    assert parsed[2].source == "def f(x):\n    return 2 * x  # \ufffd \ufffd\n"
+    assert parsed[2].source.encode("utf-8")  # what the gradebook must store
+    assert problems == ["cell 2 holds a lone surrogate (not Unicode text); replaced by U+FFFD"]
+    cells[2]["source"] = "# \U0001f600 is a pair in JSON, and one character\n"
+    parsed, _meta, problems = nbmod.read_cells(submission(cells))
+    assert parsed[2].source == cells[2]["source"] and not problems
+
+
 def test_hidden_region_and_names():
     visible, line = nbmod.split_hidden(TEST_SRC)
     assert visible == "assert f(1) == 2\n" and line == 2

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import builtins
 import json
+import re
 from dataclasses import dataclass, field
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
@@ -36,6 +37,11 @@ class Cell:
     grade_id: str | None
     nbgrader: dict
     metadata: dict
+
+
+#: A surrogate code point left alone: json.loads makes one from an escape such as \ud800
+#: (an escaped pair becomes one character), and UTF-8 writers (the gradebook) refuse it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _text(value):
@@ -93,6 +99,10 @@ def read_cells(data: bytes):
         if src is None:
             problems.append(f"cell {i} has no readable source; treated as empty")
             src = ""
+        if _SURROGATE.search(src):  # the gradebook could not store the cell
+            problems.append(f"cell {i} holds a lone surrogate (not Unicode text); "
+                            "replaced by U+FFFD")
+            src = _SURROGATE.sub("\N{REPLACEMENT CHARACTER}", src)
         md = c.get("metadata") if isinstance(c.get("metadata"), dict) else {}
         nbg = md.get("nbgrader") if isinstance(md.get("nbgrader"), dict) else {}
         gid = nbg.get("grade_id")

@@ -98,6 +98,10 @@ ATTACKS = [
            status="unreadable"),
     Attack("huge_file", "a 2 MB notebook (the limit is 1 MB here)", mutate=huge,
            expect={t: False for t in ALL_TESTS}, notes=("over the",), status="unreadable"),
+    Attack("lone_surrogates", "escapes \\ud800, \\udfff, \\udc80 (no character) in an answer and "
+           "in a cell of its own: nothing may refuse to store them",
+           answers={"scale": "def scale(x, a):\n    return x * a  # \ud800 \udfff\n"},
+           after={"scale": ["s = '\udc80'\n"]}, notes=("lone surrogate",)),
     Attack("missing_notebook", "a submission folder without the notebook", missing=True,
            expect={t: False for t in ALL_TESTS}, status="missing"),
 ]
