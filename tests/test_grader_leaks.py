@@ -2,7 +2,9 @@
 (red-team finding A4): ps01, graded by the real checks through the sandbox, against
 submissions that each try one channel (``adversarial.leaks``). No marker may appear in
 the feedback pages, results.json, the grades CSV, the class report or the autograded
-notebooks, and every channel that makes a call fail costs its tests."""
+notebooks, and every channel that makes a call fail costs its tests. A cell that runs
+after the hidden tests and fails (``leaks.LATER``) gets one note for the notebook: which
+cell, and how it failed, would each be a channel of its own."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pytest
 from adversarial import leaks
 from adversarial.tinycourse import generate
 from autograder.grader import BatchOptions, GraderSettings, SandboxSettings, grade_assignment
+from autograder.grader.grading import AFTER_HIDDEN
 
 REPO = Path(__file__).resolve().parents[1]
 SALT = "cnnbook-test-suite/fixed-salt/2"  # as in test_grader_exercises
@@ -37,7 +40,7 @@ def test_no_channel_carries_a_number_out_of_a_hidden_test(tmp_path):
                     course / "source" / leaks.ASSIGNMENT)
     (course / "hidden_inputs.salt").write_text(SALT + "\n")
     generate(course, leaks.ASSIGNMENT)
-    for channel in leaks.CHANNELS:
+    for channel in leaks.CHANNELS + leaks.LATER:
         folder = course / "submitted" / f"leak_{channel}" / leaks.ASSIGNMENT
         folder.mkdir(parents=True)
         nb = leaks.submission(course, REPO, channel)
@@ -49,13 +52,19 @@ def test_no_channel_carries_a_number_out_of_a_hidden_test(tmp_path):
                                            reports=reports))
     print("\n" + report.summary())
     by = {r.student: r for r in report.results}
-    assert set(by) == {f"leak_{c}" for c in leaks.CHANNELS}
+    assert set(by) == {f"leak_{c}" for c in leaks.CHANNELS + leaks.LATER}
     for channel in leaks.CHANNELS:
         r = by[f"leak_{channel}"]
         assert r.error is None, (channel, r.error)
         lost = [t.grade_id for t in r.tests if not t.passed]
         if channel != "warn":  # a warning alone is not wrong: the answers are right
             assert "test_conv2d_forward_loops" in lost, (channel, lost)
+    for channel in leaks.LATER:  # honest answers; a later cell fails, or only prints
+        r = by[f"leak_{channel}"]
+        assert r.error is None and r.score == r.max_score, (channel, r.error, r.score)
+        notes = r.notebooks[0].problems
+        assert (AFTER_HIDDEN in notes) == (channel != "later_print"), (channel, notes)
+        assert not r.notebooks[0].cells, (channel, r.notebooks[0].cells)  # no cell named
     found = []
     for root in (reports, course / "autograded", course / "feedback"):
         if root.exists():

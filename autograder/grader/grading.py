@@ -385,16 +385,18 @@ def describe_error(err) -> str:
     return f"{name}{': ' + msg if msg else ''}" + (f" (at {loc})" if loc else "")
 
 
-def _cell_message(run, tainted: bool = False) -> str:
+def _cell_message(run) -> str:
     if run.fault is not None:
         return str(run.fault)
-    if tainted:  # only the type and place: the message could carry hidden inputs
-        err = run.error
-        loc = err.location() if isinstance(err, SubmissionError) else ""
-        return (f"{getattr(err, 'type_name', type(err).__name__)}" +
-                (f" (at {loc})" if loc else "") +
-                "; its message is not shown because the cell ran after hidden tests")
     return _short(describe_error(run.error), 500)
+
+
+#: The one thing said of cells that failed after a hidden test ran. Which cell, its error's
+#: type, place and text, how its process ended: each is the submission's to choose, so
+#: each could carry a hidden input out, a few bits per cell.
+AFTER_HIDDEN = ("cells that ran after a hidden test failed in grading; which ones, and how, "
+                "is not shown (it could carry the hidden inputs): run the notebook from the "
+                "start to see them")
 
 
 def _not_run(test, nb_name: str, why: str, status=Status.NOT_RUN) -> TestResult:
@@ -474,20 +476,24 @@ class _Notebook:
         self.runner.cell_lines[f"cell {entry.sub_index}"] = entry.source.count("\n") + 1
         tainted = self.runner.tainted
         shown = "" if tainted else run.output[: self.job.settings.sandbox.output_kb << 10]
-        message = _cell_message(run, tainted)
+        message = _cell_message(run)
         ename = ("ProcessEnded" if run.fault is not None else
                  getattr(run.error, "type_name", "Error")[:60])
+        failed = run.fault is not None or run.error is not None
+        if tainted and failed:  # one note for the notebook; the cell shows nothing
+            if AFTER_HIDDEN not in self.result.problems:
+                self.result.problems.append(AFTER_HIDDEN)
         if run.fault is not None:
             if isinstance(run.fault, SandboxTimeout) and self.budget.spent():
                 self.stopped = f"not run: {self.budget.spent()}"
             self.runner.fatal.add(entry.sub_index)
-            self.result.cells.append(CellResult(entry.sub_index, CellStatus.FATAL, message))
-            self.outputs[i] = (shown, message, ename)
+            if not tainted:
+                self.result.cells.append(CellResult(entry.sub_index, CellStatus.FATAL, message))
         else:
             self.runner.executed.append((entry.sub_index, entry.source, run.seconds))
-            if run.error is not None:
+            if run.error is not None and not tainted:
                 self.result.cells.append(CellResult(entry.sub_index, CellStatus.ERROR, message))
-            self.outputs[i] = (shown, message if run.error else None, ename)
+        self.outputs[i] = (shown, message if failed and not tainted else None, ename)
 
     def test(self, entry) -> None:
         test = self.tests[entry.grade_id]

@@ -6,7 +6,8 @@ None) and, on a hidden check's call (guarded), uses one *channel*: a function re
 after the inputs, a line number, the length of a list or tuple, the number of axes or
 the shape of an array, the index of the first wrong entry, an exception class made at
 run time (its name, ``__module__`` and ``__qualname__``), a warning, printed output or
-an exception's message. Every marker is built at run time (never written in the
+an exception's message; or (``LATER``) keeps the inputs and lets a later cell fail with
+them. Every marker is built at run time (never written in the
 source, which the autograded notebook keeps), so finding one in the grader's output
 means it was carried there. Used by ``tests/test_grader_leaks.py``."""
 
@@ -20,6 +21,10 @@ ASSIGNMENT = "ps01_convolution"
 FUNCTIONS = ("conv_output_size", "conv_params", "conv2d_forward_loops", "conv2d_forward")
 CHANNELS = ("name", "line", "list", "tuple", "axes", "shape", "index", "exctype", "warn",
             "print", "message")
+#: Channels of a later cell: the hidden calls are answered honestly and their inputs kept;
+#: a cell that runs after those hidden tests fails with one of them in its error's place,
+#: type or text, its printed output or its exit.
+LATER = ("later_line", "later_exctype", "later_message", "later_print", "later_exit")
 
 #: What must never appear in what the grader writes: the markers (a 73xxx number, made
 #: from a hidden input, or a two-letter prefix), and the phrases that carried numbers.
@@ -48,8 +53,14 @@ def _mark(prefix, n):
     return prefix + "k" + "_" + str(n)
 
 
+_SEEN = []
+
+
 def _leak(real, args, kwargs):
     n = _hidden_number(args)
+    if _CHANNEL.startswith("later"):
+        _SEEN.append(n)
+        return real(*args, **kwargs)
     if _CHANNEL == "name":
         ns = {}
         exec(compile("def f():\\n    raise ValueError('x')\\n", "<cell 4>", "exec"), ns)
@@ -105,6 +116,25 @@ def _leaky(real):
 '''
 
 
+#: Appended to the last solution cell, which runs after the earlier functions' hidden tests.
+LATER_CELL = '''
+if _SEEN:
+    _n = _SEEN[0]
+    if _CHANNEL == "later_line":
+        exec(compile("\\n" * (_n - 1) + "raise ValueError('x')\\n", "<cell 9>", "exec"), {})
+    if _CHANNEL == "later_exctype":
+        raise type(_mark("E", _n), (ValueError,), {"__module__": _mark("M", _n),
+                                                   "__qualname__": _mark("Q", _n)})("x")
+    if _CHANNEL == "later_message":
+        raise ValueError(_mark("X", _n))
+    if _CHANNEL == "later_print":
+        print(_mark("P", _n))
+        print(_mark("P", _n), file=_sys.stderr)
+    if _CHANNEL == "later_exit":
+        raise SystemExit(_mark("X", _n))
+'''
+
+
 def solutions(repo: Path) -> dict:
     nb = json.loads((repo / "exercises/source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     out = {}
@@ -119,8 +149,8 @@ def solutions(repo: Path) -> dict:
 def submission(course: Path, repo: Path, channel: str) -> dict:
     """The released notebook with every graded function wrapped to leak through
     ``channel`` on hidden calls."""
-    if channel not in CHANNELS:
-        raise ValueError(f"channel must be one of {CHANNELS}; got {channel!r}")
+    if channel not in CHANNELS + LATER:
+        raise ValueError(f"channel must be one of {CHANNELS + LATER}; got {channel!r}")
     nb = json.loads((course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     sol = solutions(repo)
     first = True
@@ -131,5 +161,7 @@ def submission(course: Path, repo: Path, channel: str) -> dict:
             first = False
             if gid in FUNCTIONS:
                 src += f"\n{gid} = _leaky({gid})\n"
+            if gid == FUNCTIONS[-1] and channel in LATER:
+                src += LATER_CELL
             c["source"] = src
     return nb
