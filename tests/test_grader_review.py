@@ -114,6 +114,19 @@ FLAGGED = [
     ("sys.modules as a value", "import sys\nm = sys.modules\nm[k] = v\n"),
     ("sys.modules[...] =", "import sys\nm = sys.modules\nm[k] = v\n"),
     ("sys.modules[computed]", "import sys\ng = vars(sys.modules[f.__module__])\n"),
+    # a module's source found, read or loaded: the way to an edited copy of a reference
+    ("__file__", "import cnnbook.numpy.conv as c\nsrc = open(c.__file__).read()\n"),
+    ("inspect.getsource", "import inspect, cnnbook.numpy.conv as c\n"
+                          "s = inspect.getsource(c)\n"),
+    ("inspect.getsource (as gs)", "from inspect import getsource as gs\ns = gs(f)\n"),
+    ("ast.unparse", "import ast\ntext = ast.unparse(tree)\n"),
+    ("ast.NodeTransformer", "import ast\n\nclass T(ast.NodeTransformer):\n    pass\n"),
+    ("runpy.run_path", "import runpy\nns = runpy.run_path('/tmp/conv.py')\n"),
+    ("importlib.util.spec_from_file_location (as u.spec_from_file_location)",
+     "import importlib.util as u\nspec = u.spec_from_file_location('c', path)\n"),
+    ("a path into cnnbook's source", "text = open('/srv/course/src/cnnbook/numpy/conv.py')"
+                                     ".read()\n"),
+    ("a path into cnnbook's source", "root = '/work/repo/src/cnnbook'\n"),
 ]
 
 HONEST = [
@@ -140,6 +153,8 @@ HONEST = [
     "if 'model' not in globals():\n    model = None\n",
     "for name, p in model.named_parameters():\n    print(name, p.shape)\n"
     "print(model.state_dict().keys())\n",
+    "import ast\nshape = ast.literal_eval('(3, 32, 32)')\n",
+    "import importlib\nm = importlib.import_module('cnnbook.numpy')\nprint('cnnbook')\n",
 ]
 
 

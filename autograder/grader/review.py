@@ -24,7 +24,10 @@ A code cell is flagged when it
    ``__dict__``, ``sys.modules``) used other than to test a name or read a literal one;
    ``getattr`` and the like passed on as values;
 3. calls, or passes on, ``exec``, ``eval``, ``compile`` or ``__import__``, bare or as an
-   attribute of ``builtins`` however that is reached.
+   attribute of ``builtins`` however that is reached;
+4. finds, reads or loads a module's source (``m.__file__``, ``inspect.getsource``,
+   ``ast.unparse``, ``runpy``, a loader from a file): the way to an edited copy of a
+   reference, which no fingerprint matches.
 
 Each hit says what was found: "getattr with a computed name", "builtins.exec",
 "inspect.currentframe (as i.currentframe)".
@@ -46,10 +49,17 @@ _DOTTED = ("sys.getprofile", "sys.setprofile", "sys.settrace", "sys.gettrace",
            "inspect.currentframe", "inspect.stack", "inspect.trace", "inspect.getouterframes",
            "inspect.getinnerframes", "inspect.getclosurevars", "types.CodeType",
            "types.FunctionType", "types.LambdaType", "types.FrameType", "types.CellType",
-           "builtins.exec", "builtins.eval", "builtins.compile", "builtins.__import__")
+           "builtins.exec", "builtins.eval", "builtins.compile", "builtins.__import__",
+           # reading or loading a module's source: an edited copy of a reference
+           "inspect.getsource", "inspect.getsourcelines", "inspect.getsourcefile",
+           "inspect.getfile", "ast.unparse", "ast.NodeTransformer", "runpy.run_path",
+           "runpy.run_module", "importlib.util.spec_from_file_location",
+           "importlib.machinery.SourceFileLoader", "pkgutil.get_data")
 #: Attributes whose read or write is flagged, wherever they are reached from: frames, code
 #: objects, the profiler and tracer, the collector's lists, torch's dispatch-mode stacks.
 _ATTRS = ("__code__", "__globals__", "__closure__", "cell_contents", "__builtins__",
+          "__file__", "__path__", "__spec__", "__loader__", "getsource", "getsourcefile",
+          "getsourcelines", "spec_from_file_location", "SourceFileLoader",
           "__getattribute__", "__setattr__", "__delattr__",
           "co_consts", "co_code", "co_names", "f_back", "f_code", "f_globals", "f_locals",
           "f_builtins", "f_trace", "tb_frame", "gi_frame", "gi_code", "cr_frame", "cr_code",
@@ -81,6 +91,8 @@ _MODULE_NAMES = _MODULES + ("sys", "gc", "inspect", "types", "threading", "opera
                             "importlib", "torch._C", "torch.overrides")
 #: How a namespace may be used unflagged: ``k in ns``, ``ns["literal"]``, ``ns.get("literal")``.
 _READS = ("get", "keys", "__contains__")
+#: A literal path into the package's folder (where its references' source lies).
+_SOURCE_PATH = re.compile(r"[/\\]cnnbook(?:[/\\]|$)|^cnnbook[/\\]")
 #: An IPython magic or shell line: its indentation, and what follows the command.
 _MAGIC = re.compile(r"^([ \t]*)(?:%%?\w+|!)[ \t]*(.*)$", re.M)
 _WORDS = re.compile(r"\b(" + "|".join(re.escape(w) for w in
@@ -266,6 +278,8 @@ def _hits_in_tree(tree) -> list:
             found += _namespace_use(node, space[0], parent)
         if isinstance(node, ast.Constant) and _literal(node) in _ATTRS:
             found.append(node.value)  # "__code__" given to getattr or hasattr and the like
+        if isinstance(node, ast.Constant) and _SOURCE_PATH.search(_literal(node) or ""):
+            found.append("a path into cnnbook's source")
     return found
 
 
