@@ -45,7 +45,9 @@ class TestResult:
     status: Status
     message: str = ""
     part: str = ""                  #: "visible checks" or "hidden tests" where it failed
-    seconds: float = 0.0
+    # No time per test: a submission can make a test's time say what it saw (sleep for
+    # a hidden input's value). Times are kept per notebook and submission, for the
+    # instructor only; no student page shows them.
 
     @property
     def passed(self) -> bool:
