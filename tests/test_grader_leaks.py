@@ -4,7 +4,9 @@ submissions that each try one channel (``adversarial.leaks``). No marker may app
 the feedback pages, results.json, the grades CSV, the class report or the autograded
 notebooks, and every channel that makes a call fail costs its tests. A cell that runs
 after the hidden tests and fails (``leaks.LATER``) gets one note for the notebook: which
-cell, and how it failed, would each be a channel of its own."""
+cell, and how it failed, would each be a channel of its own. A later test whose visible
+checks fail once a hidden test has run in the process (``leaks.LATER_TESTS``) shows what
+they say when the notebook runs again without them. results.json keeps no time per test."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import pytest
 from adversarial import leaks
 from adversarial.tinycourse import generate
 from autograder.grader import BatchOptions, GraderSettings, SandboxSettings, grade_assignment
-from autograder.grader.grading import AFTER_HIDDEN
+from autograder.grader.grading import AFTER_HIDDEN, ECHO_HIDDEN
 
 REPO = Path(__file__).resolve().parents[1]
 SALT = "cnnbook-test-suite/fixed-salt/2"  # as in test_grader_exercises
@@ -40,11 +42,14 @@ def test_no_channel_carries_a_number_out_of_a_hidden_test(tmp_path):
                     course / "source" / leaks.ASSIGNMENT)
     (course / "hidden_inputs.salt").write_text(SALT + "\n")
     generate(course, leaks.ASSIGNMENT)
-    for channel in leaks.CHANNELS + leaks.LATER:
+    for channel in leaks.CHANNELS + leaks.LATER + leaks.LATER_TESTS:
         folder = course / "submitted" / f"leak_{channel}" / leaks.ASSIGNMENT
         folder.mkdir(parents=True)
         nb = leaks.submission(course, REPO, channel)
         (folder / f"{leaks.ASSIGNMENT}.ipynb").write_text(json.dumps(nb))
+    folder = course / "submitted" / "honest_off_by_one" / leaks.ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / f"{leaks.ASSIGNMENT}.ipynb").write_text(json.dumps(leaks.off_by_one(course, REPO)))
     reports = tmp_path / "reports"
     settings = GraderSettings(sandbox=SandboxSettings(memory_mb=3072))
     report = grade_assignment(BatchOptions(course=course, assignment=leaks.ASSIGNMENT,
@@ -52,7 +57,10 @@ def test_no_channel_carries_a_number_out_of_a_hidden_test(tmp_path):
                                            reports=reports))
     print("\n" + report.summary())
     by = {r.student: r for r in report.results}
-    assert set(by) == {f"leak_{c}" for c in leaks.CHANNELS + leaks.LATER}
+    honest = by.pop("honest_off_by_one")  # a later visible check, in a fresh process
+    shown = {t.grade_id: t.message for t in honest.tests}["test_conv_params"]
+    assert shown.startswith("conv_params(") and "expected" in shown, shown
+    assert set(by) == {f"leak_{c}" for c in leaks.CHANNELS + leaks.LATER + leaks.LATER_TESTS}
     for channel in leaks.CHANNELS:
         r = by[f"leak_{channel}"]
         assert r.error is None, (channel, r.error)
@@ -65,6 +73,15 @@ def test_no_channel_carries_a_number_out_of_a_hidden_test(tmp_path):
         notes = r.notebooks[0].problems
         assert (AFTER_HIDDEN in notes) == (channel != "later_print"), (channel, notes)
         assert not r.notebooks[0].cells, (channel, r.notebooks[0].cells)  # no cell named
+    for channel in leaks.LATER_TESTS:  # a later visible check gets the hidden input back
+        r = by[f"leak_{channel}"]
+        later = {t.grade_id: t for t in r.tests}["test_conv_params"]
+        assert not later.passed and later.message.startswith(ECHO_HIDDEN), later
+        assert "run without the hidden tests, they pass" in later.message, later.message
+    # no time per test: a sleep as long as a hidden input would carry it
+    rows = json.loads((reports / "results.json").read_text())["results"]
+    assert all("seconds" not in t for row in rows for nb in row["notebooks"]
+               for t in nb["tests"])
     found = []
     for root in (reports, course / "autograded", course / "feedback"):
         if root.exists():

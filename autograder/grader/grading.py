@@ -13,6 +13,12 @@ proxies. A test that hangs, crashes or kills the process fails with that reason;
 process is then replaced and the code cells run so far are replayed (a cell that
 itself ended the process is skipped from then on) before the next step.
 
+Once a hidden test has run, the process may hold its inputs, so nothing the submission
+shapes from then on reaches the feedback as it is: a later cell's output and failure, a
+visible check's message, how the process ended. The failing visible checks get their
+messages from one more run of the notebook as released, without hidden tests
+(:meth:`_Notebook.explain_echoes`).
+
 Every fault is the submission's: whatever it does (hostile replies, exceptions that
 cannot be re-created, budgets overrun, a sandbox it leaves changed) costs the cell or
 test it happened in, with the reason; :func:`grade_submission` always returns a
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import hashlib
 import io
 import sys
@@ -143,32 +150,50 @@ def _where(exc, test) -> str:
 
 
 def _message(error, part: str, missing, limit: int, names=(), cells=None) -> tuple:
-    """``(status, message)`` for what a test raised. An exception the submission raised in
-    a hidden test shows its type and where, never its text (it could carry the hidden
-    inputs); a check's own failure (an AssertionError of the grader) shows its message."""
+    """``(status, message, echoes)`` for what a test raised. An exception the submission
+    raised in a hidden test shows its type and where, never its text (it could carry the
+    hidden inputs); a check's own failure (an AssertionError of the grader) shows its
+    message. ``echoes``: the message holds what the submission chose (a value it returned,
+    an exception's text), so it could carry any input the process has seen."""
     if isinstance(error, NameError) and getattr(error, "name", None) in missing:
-        return Status.ERROR, f"the submission does not define {error.name}"
+        return Status.ERROR, f"the submission does not define {error.name}", False
+    hidden = part == "hidden tests"
     if isinstance(error, SubmissionError):
-        if error.hidden or part == "hidden tests":
+        if error.hidden or hidden:
             loc = error.location(set(names), cells)
             return Status.ERROR, (f"{error.shown_type()} raised by the submission"
                                   + (f" (at {loc})" if loc else "")
-                                  + "; its message is not shown for a hidden test")
-        return Status.ERROR, _short(describe_error(error), limit)
+                                  + "; its message is not shown for a hidden test"), False
+        return Status.ERROR, _short(describe_error(error), limit), True
     if isinstance(error, AssertionError):
-        return Status.FAILED, _short(str(error) or "a check failed", limit)
-    return Status.ERROR, _short(f"{type(error).__name__}: {error}", limit)
+        # a hidden check names the property it found broken, never a value
+        return Status.FAILED, _short(str(error) or "a check failed", limit), not hidden
+    return Status.ERROR, _short(f"{type(error).__name__}: {error}", limit), not hidden
 
 
-def run_test(proc, test, nb_spec, settings, carry=None, budget=None) -> TestResult:
+#: What a test's failure says when its message could carry what an earlier hidden test
+#: handed the submission (its process had run one), and no fresh process could tell more.
+ECHO_HIDDEN = ("the visible checks failed; their message is not shown because a hidden "
+               "test had already run in the same process (the message could carry its "
+               "inputs): run the notebook from the start to see it")
+#: How the process ended, once the submission has had hidden inputs: its exit status or
+#: signal is the submission's to choose.
+ENDED_BLIND = ("the submission's process ended during this test; how is not shown, since "
+               "a hidden test's inputs had reached it")
+
+
+
+
+def run_test(proc, test, nb_spec, settings, carry=None, budget=None,
+             tainted: bool = False) -> TestResult:
     """Run one test cell's source in this process against the student process.
     ``carry`` holds what earlier test cells defined (their namespace is shared in a
     notebook, as in a kernel); it gains what this one defines. ``budget``: what is left
-    of the submission's (:class:`.budget.Budget`)."""
+    of the submission's (:class:`.budget.Budget`). ``tainted``: a hidden test ran in this
+    process before; a message the submission could shape is then :data:`ECHO_HIDDEN`."""
     carry = {} if carry is None else carry
     limit_chars = settings.message_chars
     result = TestResult(test.grade_id, nb_spec.name, 0.0, float(test.points), Status.ERROR)
-    start = time.monotonic()
     error = None
     missing: list = []
     budget = budget if budget is not None else Budget.of(settings)
@@ -217,7 +242,6 @@ def run_test(proc, test, nb_spec, settings, carry=None, budget=None) -> TestResu
         proc.timeout_label = proc.cpu_label = ""
         proc.hidden_part = None
         proc.values_left = None
-    result.seconds = time.monotonic() - start
     if isinstance(error, KeyboardInterrupt):  # the instructor's Ctrl-C, not the submission's
         raise error
     if isinstance(error, GraderOvertime) and proc.fault is None:
@@ -225,6 +249,8 @@ def run_test(proc, test, nb_spec, settings, carry=None, budget=None) -> TestResu
             f"the grader's checks of the submission's values ran past the test's "
             f"{lim.label} plus {settings.grader_s:g} s; the submission's process was stopped"),
             kill=True)
+    saw_hidden = proc.saw_hidden
+    blind = tainted or saw_hidden
     hits = list(dict.fromkeys(proc.forbidden_hits))
     if hits and (error is not None or proc.fault is not None):
         # the test failed after a guarded call reached the reference: that is the news
@@ -235,11 +261,15 @@ def run_test(proc, test, nb_spec, settings, carry=None, budget=None) -> TestResu
             f"calls {hits[0]}, the library's reference implementation, which "
             "this exercise forbids; write it yourself")
         if proc.fault is not None:
-            result.message += f" (then its process ended: {proc.fault})"
+            result.message += (f" (then its process ended: {proc.fault})" if not blind else
+                               " (then its process ended)")
     elif proc.fault is not None:
         result.status = proc.fault.kind
-        result.message = (f"{proc.fault}" if proc.fault.kind == Status.TIMEOUT else
+        result.message = (f"{proc.fault}" if isinstance(proc.fault, SandboxTimeout) else
                           f"the submission's process ended during this test: {proc.fault}")
+        if blind and not isinstance(proc.fault, SandboxTimeout):
+            # before this test's hidden part: a fresh process can tell how (see _Notebook)
+            result.message = ENDED_BLIND if saw_hidden else ECHO_HIDDEN
     elif error is None:
         result.status = Status.PASSED
         result.points = float(test.points)
@@ -248,8 +278,10 @@ def run_test(proc, test, nb_spec, settings, carry=None, budget=None) -> TestResu
         result.message = f"the sandbox stopped during this test: {_short(str(error), 300)}"
     else:
         result.part = _where(error, test)
-        result.status, result.message = _message(error, result.part, missing, limit_chars,
-                                                  test.student_names, proc.cell_lines)
+        result.status, result.message, echoes = _message(
+            error, result.part, missing, limit_chars, test.student_names, proc.cell_lines)
+        if echoes and tainted:
+            result.message = ECHO_HIDDEN
     if proc.fault is None:
         try:
             proc.end()
@@ -331,17 +363,12 @@ class _Runner:
             proc = self._spawn()
             ok = True
             for entry in list(self.executed):
-                idx, source, first = entry
-                lim = self.budget.limit(min(self.job.spec.cell_timeout_s, 2 * first + 1.0),
-                                        replay=True)
-                if lim.seconds <= 0:
+                idx = entry[0]
+                run, lim = self._replay(proc, entry)
+                if run is None:
                     proc.close()
                     raise _NoBudget(f"re-running the notebook after a crash would exceed "
                                     f"{lim.label}")
-                t0 = time.monotonic()
-                run = proc.exec_cell(source, f"cell {idx}", lim.seconds, lim.cpu,
-                                     _cpu_label(lim))
-                self.budget.charge_replay(time.monotonic() - t0)
                 if isinstance(run.fault, SandboxTimeout):
                     proc.close()
                     raise _NoBudget(f"cell {idx} could not be run again within {lim.label}"
@@ -362,6 +389,28 @@ class _Runner:
                 self.tainted = False
                 self.result.restarts = self.spawns - 1
                 return proc
+
+    def _replay(self, proc, entry):
+        """``(run or None, limit)``: one executed cell run again, within the replay budget
+        (None: no time is left for it)."""
+        idx, source, first = entry
+        lim = self.budget.limit(min(self.job.spec.cell_timeout_s, 2 * first + 1.0),
+                                replay=True)
+        if lim.seconds <= 0:
+            return None, lim
+        t0 = time.monotonic()
+        run = proc.exec_cell(source, f"cell {idx}", lim.seconds, lim.cpu, _cpu_label(lim))
+        self.budget.charge_replay(time.monotonic() - t0)
+        return run, lim
+
+    def drop_process(self) -> None:
+        """Close the process in use (the zygote forks one student process at a time)."""
+        if self.proc is not None:
+            try:
+                self.proc.close()
+            except SandboxUnavailable:
+                pass
+            self.proc = None
 
     def close(self):
         if self.proc is not None:
@@ -440,6 +489,12 @@ class _Notebook:
                                                                  _grader_fault(exc), Status.ERROR)
                     else:
                         self.outputs[i] = ("", _grader_fault(exc), "GraderError")
+            try:
+                self.explain_echoes()
+            except Exception as exc:  # noqa: BLE001 - the grader's bug: the scores stand
+                self.grader_errors.append(f"{self.nb_spec.name}: explaining the visible "
+                                          f"checks: {type(exc).__name__}: {exc}\n"
+                                          f"{traceback.format_exc()[-1500:]}")
         finally:
             self.runner.close()
 
@@ -501,11 +556,52 @@ class _Notebook:
         if proc is None:
             self.test_results[test.grade_id] = _not_run(test, self.nb_spec.name, self.stopped)
             return
-        self.runner.tainted = True
-        res = run_test(proc, test, self.nb_spec, self.job.settings, self.carry, self.budget)
+        tainted, self.runner.tainted = self.runner.tainted, True
+        res = run_test(proc, test, self.nb_spec, self.job.settings, self.carry, self.budget,
+                       tainted=tainted)
         self.test_results[test.grade_id] = res
         if res.status == Status.TIMEOUT and self.budget.spent():
             self.stopped = f"not run: {self.budget.spent()}"
+
+    def explain_echoes(self) -> None:
+        """Messages for the tests that failed with :data:`ECHO_HIDDEN`: the notebook as
+        released (its cells that ran, and the visible part of every test cell, in order)
+        runs again in a fresh process, where no hidden test runs; what those tests'
+        visible checks say there is shown. Their points stay those of the first run."""
+        flagged = {gid for gid, r in self.test_results.items() if r.message == ECHO_HIDDEN}
+        if not flagged or self.stopped or self.budget.spent():
+            return
+        self.runner.drop_process()
+        try:
+            proc = self.runner._spawn()
+        except (SandboxFault, SandboxUnavailable):
+            return
+        executed = {entry[0]: entry for entry in self.runner.executed}
+        carry: dict = {}
+        try:
+            for entry in self.entries:
+                if not flagged or proc.fault is not None:
+                    break
+                if entry.kind == "code" and entry.sub_index in executed:
+                    run, _lim = self.runner._replay(proc, executed.pop(entry.sub_index))
+                    if run is None or run.fault is not None:
+                        break
+                elif entry.kind == "test" and entry.grade_id in self.tests:
+                    test = self.tests[entry.grade_id]
+                    visible = dataclasses.replace(test, source=test.visible, hidden_line=0)
+                    res = run_test(proc, visible, self.nb_spec, self.job.settings, carry,
+                                   self.budget)
+                    if entry.grade_id in flagged:
+                        flagged.discard(entry.grade_id)
+                        self.test_results[entry.grade_id].message = (
+                            res.message if not res.passed else
+                            ECHO_HIDDEN + "; run without the hidden tests, they pass, so "
+                            "the failure depends on what those tests did")
+        finally:
+            try:
+                proc.close()
+            except SandboxUnavailable:
+                pass
 
 
 def _failed_notebook(nb_spec, why: str, status=NotebookStatus.UNREADABLE) -> NotebookResult:

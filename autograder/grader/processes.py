@@ -325,6 +325,8 @@ class StudentProcess:
         #: ``(file name, first line)`` of the hidden part of the running test: calls made
         #: from there get exceptions without their messages
         self.hidden_part = None
+        #: the running test's hidden part has called into the submission (since ``begin``)
+        self.saw_hidden = False
         #: bytes of values the grader still accepts in the running test (None: no budget)
         self.values_left: int | None = None
         self.values_label = ""
@@ -525,6 +527,8 @@ class StudentProcess:
         if args is not None:
             node, buffers = wire.encode(args, fallback=self._fallback(callbacks), memo=memo)
             header = dict(header, v=node)
+        if self.hidden_part is not None and not self.saw_hidden:
+            self.saw_hidden = self._from_hidden()
         forbidden = guards.armed()
         if forbidden is not None and header.get("op") in STUDENT_CODE:
             header = dict(header, guard={"names": list(forbidden.names),
@@ -571,6 +575,7 @@ class StudentProcess:
 
     def begin(self, seed: int, cpu: float | None = None) -> None:
         self.forbidden_hits = []
+        self.saw_hidden = False
         if cpu:
             self.cpu_label = self.cpu_label or f"the test's {cpu:g} s of CPU time"
             self.allow_cpu(cpu)

@@ -6,8 +6,9 @@ None) and, on a hidden check's call (guarded), uses one *channel*: a function re
 after the inputs, a line number, the length of a list or tuple, the number of axes or
 the shape of an array, the index of the first wrong entry, an exception class made at
 run time (its name, ``__module__`` and ``__qualname__``), a warning, printed output or
-an exception's message; or (``LATER``) keeps the inputs and lets a later cell fail with
-them. Every marker is built at run time (never written in the
+an exception's message, the status its process exits with or the signal that ends it; or
+keeps the inputs and lets a later cell fail with them (``LATER``), or hands them to a later
+test's visible check (``LATER_TESTS``). Every marker is built at run time (never written in the
 source, which the autograded notebook keeps), so finding one in the grader's output
 means it was carried there. Used by ``tests/test_grader_leaks.py``."""
 
@@ -20,20 +21,24 @@ from pathlib import Path
 ASSIGNMENT = "ps01_convolution"
 FUNCTIONS = ("conv_output_size", "conv_params", "conv2d_forward_loops", "conv2d_forward")
 CHANNELS = ("name", "line", "list", "tuple", "axes", "shape", "index", "exctype", "warn",
-            "print", "message")
+            "print", "message", "exit", "signal")
 #: Channels of a later cell: the hidden calls are answered honestly and their inputs kept;
 #: a cell that runs after those hidden tests fails with one of them in its error's place,
 #: type or text, its printed output or its exit.
 LATER = ("later_line", "later_exctype", "later_message", "later_print", "later_exit")
+#: Channels of a later test: the hidden calls are answered honestly and their inputs kept;
+#: a visible check of a later test then gets them back, as the value it checks, or as the
+#: status the process exits with.
+LATER_TESTS = ("later_value", "later_status")
 
 #: What must never appear in what the grader writes: the markers (a 73xxx number, made
 #: from a hidden input, or a two-letter prefix), and the phrases that carried numbers.
 FORBIDDEN_TEXT = re.compile(
     r"(?<![\d.])73\d{3}(?!\d)|[LEMQWPX]k_\d|\b\d+ (?:axes|items)\b|axis \d|index \(|"
-    r"line 7\d{4}")
+    r"line 7\d{4}|with status \d|killed by SIG")
 
 LEAK = '''
-import sys as _sys, types as _types, warnings as _warnings
+import os as _os, signal as _signal, sys as _sys, types as _types, warnings as _warnings
 import numpy as _np
 
 _CHANNEL = "$channel"
@@ -61,6 +66,10 @@ def _leak(real, args, kwargs):
     if _CHANNEL.startswith("later"):
         _SEEN.append(n)
         return real(*args, **kwargs)
+    if _CHANNEL == "exit":
+        _os._exit(n % 200 + 20)
+    if _CHANNEL == "signal":
+        _os.kill(_os.getpid(), (_signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGTERM)[n % 3])
     if _CHANNEL == "name":
         ns = {}
         exec(compile("def f():\\n    raise ValueError('x')\\n", "<cell 4>", "exec"), ns)
@@ -110,6 +119,10 @@ def _leak(real, args, kwargs):
 def _leaky(real):
     def answer(*args, **kwargs):
         if _sys.getprofile() is None:  # the visible checks: answer them honestly
+            if _SEEN and _CHANNEL == "later_value":  # ... unless a hidden test ran before
+                return _SEEN[0]
+            if _SEEN and _CHANNEL == "later_status":
+                _os._exit(_SEEN[0] % 200 + 20)
             return real(*args, **kwargs)
         return _leak(real, args, kwargs)
     return answer
@@ -146,11 +159,24 @@ def solutions(repo: Path) -> dict:
     return out
 
 
+def off_by_one(course: Path, repo: Path) -> dict:
+    """An honest submission whose ``conv_params`` counts one parameter too many: its test
+    runs after a hidden test, and its visible check must still say what is wrong."""
+    nb = submission(course, repo, "later_print")
+    for c in nb["cells"]:
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "conv_params":
+            c["source"] += ("\n_conv_params = conv_params\n\n\n"
+                            "def conv_params(*args, **kwargs):\n"
+                            "    return _conv_params(*args, **kwargs) + 1\n")
+    return nb
+
+
 def submission(course: Path, repo: Path, channel: str) -> dict:
     """The released notebook with every graded function wrapped to leak through
     ``channel`` on hidden calls."""
-    if channel not in CHANNELS + LATER:
-        raise ValueError(f"channel must be one of {CHANNELS + LATER}; got {channel!r}")
+    if channel not in CHANNELS + LATER + LATER_TESTS:
+        raise ValueError(f"channel must be one of {CHANNELS + LATER + LATER_TESTS}; "
+                         f"got {channel!r}")
     nb = json.loads((course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     sol = solutions(repo)
     first = True
