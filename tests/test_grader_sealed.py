@@ -147,3 +147,186 @@ def test_the_sealed_reference_has_the_fingerprints_of_the_imported_one():
     assert guards.fingerprint(fn.__code__) == guards.fingerprint(
         imported.conv_output_size.__code__)
     assert fn(32, 5) == 28 and path in got.paths
+
+
+# ---------------------------------------------------------------------------
+# in a real sandbox
+# ---------------------------------------------------------------------------
+
+#: Reads every file a submission can reach under the import path (the places a copy of
+#: the book's source would be looked for) and names those that hold one of LINES, and the
+#: readable bytecode files of the sealed modules (CACHED: their paths' endings; bytecode
+#: and shared libraries hold no source lines, so their content is not searched); then
+#: checks each sealed module: imported, working, but with no source to find.
+SCAN = r'''
+import importlib, inspect, os, sys
+LINES = {lines!r}
+CONTROL = {control!r}
+CACHED = {cached!r}
+seen, hits, control_found, read = set(), [], False, 0
+for top in [p for p in sys.path if os.path.isdir(p)]:
+    for root, dirs, files in os.walk(top):
+        if root.startswith(("/proc", "/sys", "/dev")):
+            dirs[:] = []
+            continue
+        for name in files:
+            path = os.path.realpath(os.path.join(root, name))
+            if path in seen:
+                continue
+            seen.add(path)
+            binary = name.endswith(".pyc") or ".so" in name
+            try:
+                if binary:
+                    if any(c in path for c in CACHED):
+                        with open(path, "rb") as f:
+                            hits.append((path, f.read(16)))
+                    continue
+                if os.path.getsize(path) > 1 << 20:
+                    continue
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            read += 1
+            hits += [(path, line) for line in LINES if b"def " not in line and line in data]
+            if b"def " not in data:
+                continue
+            control_found = control_found or CONTROL in data
+            hits += [(path, line) for line in LINES if b"def " in line and line in data]
+modules = {{}}
+for name in {modules!r}:
+    m = sys.modules.get(name)
+    functions = [v for v in vars(m).values() if inspect.isfunction(v)
+                 and v.__module__ == name] if m else []
+    try:
+        inspect.getsource(functions[0] if functions else m)
+        source = True
+    except (OSError, TypeError):
+        source = False
+    modules[name] = (m is not None, len(functions), source)
+probe = {probe!r}
+old = sys.modules.pop(probe)
+try:
+    fresh = importlib.import_module(probe)
+    fresh = sorted(k for k, v in vars(fresh).items() if inspect.isfunction(v))
+except ImportError as exc:
+    fresh = type(exc).__name__
+sys.modules[probe] = old
+result = (hits, control_found, read, modules, fresh)
+'''
+
+
+def _line(path: str, others) -> bytes:
+    """The longest ``def`` line of ``path`` that no file of ``others`` holds, else its
+    longest such line."""
+    lines = {ln.strip() for ln in Path(path).read_text().splitlines()}
+    ranked = sorted(lines, key=lambda ln: (ln.startswith("def "), len(ln)), reverse=True)
+    texts = [Path(o).read_bytes() for o in others]
+    return next(ln.encode() for ln in ranked if not any(ln.encode() in t for t in texts))
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    from autograder.grader.processes import Zygote
+    from autograder.grader.settings import SandboxSettings
+
+    def start(manifest):
+        forbidden = tuple(manifest.FORBIDDEN)
+        warm = ("numpy", *dict.fromkeys(f.rsplit(".", 1)[0] for f in forbidden
+                                        if f.startswith("cnnbook.")))
+        return Zygote(SandboxSettings(memory_mb=1024), warm, forbidden,
+                      (str(REPO), str(REPO / "autograder")),
+                      tuple(manifest.FORBIDDEN_OPS)).start()
+    return start
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", sorted(all_manifests()))
+def test_no_file_in_the_sandbox_holds_a_sealed_modules_source(sandbox, assignment):
+    manifest = all_manifests()[assignment]
+    z = sandbox(manifest)
+    try:
+        assert z.info["failed_imports"] == [] and z.sealed.code and z.sealed.paths
+        files = [p for p in z.sealed.paths if p.endswith(".py")]
+        others = [str(p) for f in files for p in Path(f).parents[0].glob("*.py")
+                  if str(p) not in files]
+        lines = sorted({_line(f, others) for f in files})
+        assert len(lines) >= len(set(z.sealed.code))
+        served = sealed.package_copies("cnnbook", bwrap.import_path())[0]
+        control = _line(os.path.join(served, "viz.py"), files)  # never sealed
+        modules = sorted(z.sealed.code)
+        p = z.spawn()
+        try:
+            cached = sorted({os.path.join(os.path.dirname(f), "__pycache__",
+                                          os.path.basename(f)[:-3] + ".") for f in files})
+            src = SCAN.format(lines=lines, control=control, modules=modules, probe=modules[0],
+                              cached=cached)
+            run = p.exec_cell(src, "cell 1", 300, cpu=300)
+            assert run.ok, (run.error, run.fault)
+            hits, control_found, read, found, fresh = p.lookup(["result"])["result"]
+        finally:
+            p.close()
+    finally:
+        z.close()
+    assert read > 1000 and control_found  # the scan reads the book's other modules
+    assert hits == []
+    for name, (imported, _functions, source) in found.items():
+        assert imported and not source, name
+    assert sum(n for _i, n, _s in found.values()) > 0
+    assert fresh in ("ModuleNotFoundError", []), fresh  # a fresh import: no reference
+
+
+#: The attack sealing closes: copy the package folder (what can be read of it), insert a
+#: statement at the start of every function, import the edited copy instead.
+EDITED_COPY = r'''
+import ast, importlib, importlib.util, os, shutil, sys
+src = importlib.util.find_spec("cnnbook").submodule_search_locations[0]
+dest = "/tmp/copy/cnnbook"
+unreadable = []
+for root, dirs, files in os.walk(src):
+    os.makedirs(os.path.join(dest, os.path.relpath(root, src)), exist_ok=True)
+    for name in files:
+        if not name.endswith(".py"):
+            continue
+        try:
+            with open(os.path.join(root, name)) as f:
+                text = f.read()
+        except OSError:
+            unreadable.append(name)
+            continue
+        tree = ast.parse(text)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                node.body.insert(0, ast.parse("_nop_ = 12345").body[0])
+        with open(os.path.join(dest, os.path.relpath(root, src), name), "w") as f:
+            f.write(ast.unparse(tree))
+sys.path.insert(0, "/tmp/copy")
+for name in [m for m in sys.modules if m == "cnnbook" or m.startswith("cnnbook.")]:
+    del sys.modules[name]
+import cnnbook.spec
+copied = cnnbook.spec.__file__
+try:
+    from cnnbook.arithmetic import conv_output_size
+    got = conv_output_size(32, 5)
+except Exception as exc:
+    got = type(exc).__name__
+result = (sorted(unreadable), copied, got)
+'''
+
+
+def test_an_edited_copy_of_the_package_has_no_reference_in_it():
+    from autograder.grader.processes import Zygote
+    from autograder.grader.settings import SandboxSettings
+
+    z = Zygote(SandboxSettings(memory_mb=512), ("numpy", "cnnbook.shapes"),
+               ("cnnbook.shapes.conv_output_size",), (str(REPO), str(REPO / "autograder"))).start()
+    try:
+        p = z.spawn()
+        run = p.exec_cell(EDITED_COPY, "cell 1", 60)
+        assert run.ok, (run.error, run.fault)
+        unreadable, copied, got = p.lookup(["result"])["result"]
+        p.close()
+    finally:
+        z.close()
+    assert copied == "/tmp/copy/cnnbook/spec.py"  # the copy is what was imported
+    assert unreadable == ["arithmetic.py"] and got == "ModuleNotFoundError"
