@@ -330,3 +330,38 @@ def test_an_edited_copy_of_the_package_has_no_reference_in_it():
         z.close()
     assert copied == "/tmp/copy/cnnbook/spec.py"  # the copy is what was imported
     assert unreadable == ["arithmetic.py"] and got == "ModuleNotFoundError"
+
+
+#: Keeps the reference, then empties ``sys.modules`` of the book: a guard resolved anew in
+#: this process would import the sealed module again and find nothing to fingerprint.
+KEPT_REFERENCE = r'''
+import sys
+import cnnbook.shapes
+kept = cnnbook.shapes.conv_output_size
+for name in [m for m in sys.modules if m == "cnnbook" or m.startswith("cnnbook.")]:
+    del sys.modules[name]
+
+def mine(n):
+    return kept(n, 3)
+'''
+
+
+def test_a_guard_for_one_check_knows_the_reference_the_submission_kept():
+    """A check that forbids more operators than the manifest arms a guard the zygote did
+    not build: it is made from the zygote's, resolved before any submission ran."""
+    from autograder.grader.processes import Zygote
+    from autograder.grader.settings import SandboxSettings
+
+    name = "cnnbook.shapes.conv_output_size"
+    z = Zygote(SandboxSettings(memory_mb=512), ("numpy",), (name,),
+               (str(REPO), str(REPO / "autograder"))).start()
+    try:
+        p = z.spawn()
+        assert p.exec_cell(KEPT_REFERENCE, "cell 1", 30).ok
+        mine = p.lookup(["mine"])["mine"]
+        with guards.watch(guards.Forbidden([name], ["aten::mm"]), remote=True) as hits:
+            assert mine(5) == 3
+        p.close()
+    finally:
+        z.close()
+    assert hits == [name]
