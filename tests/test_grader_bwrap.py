@@ -149,3 +149,63 @@ def test_a_symlinked_folder_outside_the_secrets_is_bound_at_both_paths(tmp_path)
     exposed = SandboxSettings(expose=(str(link),))
     mounts = bwrap.plan_mounts(exposed, [], ())
     assert (str(real), str(real)) in mounts.binds and (str(real), str(link)) in mounts.binds
+
+
+def _site_with_reference(tmp_path):
+    """site/book/ (a package folder on the import path) holding a sealed module with its
+    cached bytecode beside a module that is not sealed, and a sealed package."""
+    import importlib.util
+
+    site = tmp_path / "site"
+    book = site / "book"
+    (book / "__pycache__").mkdir(parents=True)
+    (book / "nets").mkdir()
+    for name in ("__init__.py", "arithmetic.py", "public.py", "nets/__init__.py", "nets/a.py"):
+        (book / name).write_text("x = 1\n")
+    cached = Path(importlib.util.cache_from_source(str(book / "arithmetic.py")))
+    cached.write_bytes(b"pyc")
+    cached.with_name("arithmetic.cpython-39.opt-1.pyc").write_bytes(b"pyc")
+    (book / "__pycache__" / cached.name.replace("arithmetic", "public")).write_bytes(b"pyc")
+    return site, book, cached
+
+
+def test_sealed_modules_are_covered_not_hidden_with_their_bytecode(tmp_path):
+    site, book, cached = _site_with_reference(tmp_path)
+    sealed = [str(book / "arithmetic.py"), str(book / "nets")]
+    mounts = bwrap.plan_mounts(SandboxSettings(), [], (), sites=[str(site)], sealed=sealed)
+    options = bwrap.bwrap_args(SandboxSettings(), mounts, {})
+    assert (str(site), str(site)) in mounts.binds  # unlike a secret, its folder is bound
+    nulled = [d for s, d in _pairs(options, "--ro-bind") if s == "/dev/null"]
+    assert sorted(nulled) == sorted([str(book / "arithmetic.py"), str(cached),
+                                     str(cached.with_name("arithmetic.cpython-39.opt-1.pyc"))])
+    tmpfs = [options[i + 1] for i, a in enumerate(options) if a == "--tmpfs"]
+    assert str(book / "nets") in tmpfs  # a sealed package: its whole folder
+    assert not any(d.startswith(str(book / "nets") + "/") for d in nulled + tmpfs)
+    assert options.index(str(book / "arithmetic.py")) > options.index(str(site))  # deeper after
+    # a sealed path outside every bound folder is left alone
+    elsewhere = bwrap.plan_mounts(SandboxSettings(), [], (), sites=[str(site)],
+                                  sealed=[str(tmp_path / "other" / "x.py")])
+    assert elsewhere.covers == []
+
+
+def test_a_missing_bytecode_file_covers_the_whole_cache_folder(tmp_path):
+    """The current interpreter's bytecode file, written after the sandbox starts, would be
+    seen through the bound folder: its folder is covered whole instead."""
+    site, book, cached = _site_with_reference(tmp_path)
+    cached.unlink()
+    mounts = bwrap.plan_mounts(SandboxSettings(), [], (), sites=[str(site)],
+                               sealed=[str(book / "arithmetic.py")])
+    assert sorted(d for _h, d in mounts.covers) == [str(book / "__pycache__"),
+                                                     str(book / "arithmetic.py")]
+
+
+def test_a_sealed_file_in_a_symlinked_folder_is_covered_at_both_paths(tmp_path):
+    real = tmp_path / "real-src"
+    real.mkdir()
+    (real / "ref.py").write_text("x = 1\n")
+    link = tmp_path / "src-link"
+    os.symlink(real, link)
+    mounts = bwrap.plan_mounts(SandboxSettings(expose=(str(link),)), [], (),
+                               sealed=[str(link / "ref.py")])
+    assert sorted(d for _h, d in mounts.covers) == sorted([str(link / "ref.py"),
+                                                           str(real / "ref.py")])

@@ -41,7 +41,11 @@ DESERVED = {
     "a09_nomodes": 4, "a10_verbatim_copy": 9, "n04_profchain_plain": 0, "n05_seal_kept": 0,
     "n06_cache_unpoisoned": 0, "n07_recompiled_verbatim": 0, "n09_modes_kept": 4,
     "n10_verbatim_same_cell": 9, "a11_mkldnn_pointwise": 4, "a12_cdist_matmul": 7,
+    "a13_edited_copy": 7,
 }
+#: Attacks that must not score whatever the review scan says: the sandbox itself denies
+#: them what they need (a13: the reference's source, to edit a copy of it).
+DENIED = ("a13_edited_copy",)
 #: The instructor's solutions and honest answers in other styles (einsum over sliding
 #: windows, im2col, as_strided, np.add.at, dataclasses, attribute tables, fractions...).
 HONEST = [(a, p.stem) for a in ASSIGNMENTS for p in sorted((CORPUS / a).glob("*.py"))
@@ -124,6 +128,14 @@ def test_an_attack_gets_no_more_than_it_earned_or_is_flagged(graded, name):
     result = graded("ps01_convolution")[name]
     assert result["score"] <= DESERVED[name] or _flagged(result), \
         f"{name}: {result['score']}/{result['max_score']}, not flagged"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DENIED)
+def test_an_attack_the_sandbox_denies_gets_no_more_than_it_earned(graded, name):
+    result = graded("ps01_convolution")[name]
+    assert result["score"] <= DESERVED[name], \
+        f"{name}: {result['score']}/{result['max_score']}"
 
 
 @pytest.mark.slow

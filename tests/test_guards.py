@@ -613,3 +613,13 @@ def test_resolving_a_name_imports_nothing_the_submission_did_not():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          cwd=REPO, timeout=120)
     assert out.stdout.strip() == "(False, ['scipy.signal']) [] True", out.stderr[-800:]
+
+
+def test_a_guard_with_other_operators_keeps_what_was_resolved():
+    f = guards.Forbidden(["cnnbook.shapes.conv_output_size", "math.hypot"])
+    g = f.with_ops(["aten::mm"])
+    assert g.names == f.names and g.ops == {"aten::mm"} and not f.ops
+    assert g.codes == f.codes and g.own == f.own and g.builtins == f.builtins
+    assert g.intact() and f.intact()
+    g.codes.clear()  # each has its own state
+    assert not g.intact() and f.intact() and f.codes

@@ -9,7 +9,8 @@ Its seams, from what runs inside the sandbox out to what the instructor reads:
 * :mod:`.guards`: the reference-call guard, shared by the sandbox and the hidden checks
   that nbgrader runs in the student's kernel;
 * the grader's side of the sandbox: :mod:`.bwrap` (the bubblewrap command line, pure
-  path logic), :mod:`.processes` (starting the sandbox, talking to a student process),
+  path logic), :mod:`.sealed` (the reference's modules, run but not readable inside),
+  :mod:`.processes` (starting the sandbox, talking to a student process),
   :mod:`.proxy` (stand-ins for the submission's objects), :mod:`.budget` (what one
   submission may spend), :mod:`.errors`;
 * what is graded and what came out: :mod:`.settings` (limits), :mod:`.jobs` (one job per

@@ -16,7 +16,10 @@ is written into it), a minimal read-only ``/dev`` with a size-capped ``/dev/shm`
 read-only ``/proc`` of the sandbox's own PID namespace, and a few synthetic ``/etc``
 files. Nothing else of the host exists inside: no other checkout of the course, no
 home, no project folder. A secret (the course, its checks, the gradebook...) that lies
-inside a bound folder is covered by an empty read-only tmpfs.
+inside a bound folder is covered by an empty read-only tmpfs. So is the source of the
+reference modules the assignment seals (:mod:`.sealed`): their files and cached
+bytecode cannot be read (``/dev/null`` is bound over each), a sealed package's folder
+is empty, though the folders holding them are bound.
 
 The command line itself travels through a file descriptor (``--args``), so
 ``/proc/1/cmdline`` inside shows neither the bound nor the hidden host paths, and
@@ -151,6 +154,35 @@ def _pth_dirs(sites) -> list:
     return out
 
 
+def import_path(sites=None) -> list:
+    """The folders the sandboxed Python imports third-party packages from, in its order:
+    each site-packages folder, then the folders its ``.pth`` files add (no
+    ``PYTHONPATH``, no user site inside)."""
+    out = []
+    for sp in (sites if sites is not None else _site_packages()):
+        for p in [sp, *_pth_dirs([sp])]:
+            if p not in out:
+                out.append(p)
+    return out
+
+
+def _bytecode(path: str) -> tuple:
+    """``(cached bytecode files of the source file path, the folder holding them or None
+    when the current interpreter's is missing there)``: a missing one could be written
+    later and be seen through the bound folder, so the whole folder is covered then."""
+    import importlib.util
+
+    folder = os.path.join(os.path.dirname(path), "__pycache__")
+    stem = os.path.basename(path)[:-3] + "."
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.startswith(stem) and n.endswith(".pyc"))
+    except OSError:
+        return [], None
+    if os.path.basename(importlib.util.cache_from_source(path)) not in names:
+        return [], folder
+    return [os.path.join(folder, n) for n in names], None
+
+
 def _package_dirs(modules) -> list:
     """Folders of the named top-level packages, found without importing them."""
     import importlib.util
@@ -184,8 +216,9 @@ def _site_packages() -> list:
 @dataclass
 class Mounts:
     """What the sandbox binds: ``binds`` are ``(host source, path inside)`` pairs (read
-    only), ``links`` are ``(target, path inside)`` symlinks, ``covers`` are secret paths
-    inside a bound folder, hidden again (``(host path, path inside)``)."""
+    only), ``links`` are ``(target, path inside)`` symlinks, ``covers`` are secret or
+    sealed paths inside a bound folder, hidden again (``(host path, path inside)``: a
+    folder by an empty tmpfs, a file by ``/dev/null``)."""
 
     binds: list = field(default_factory=list)
     links: list = field(default_factory=list)
@@ -201,11 +234,14 @@ class Mounts:
 
 
 def plan_mounts(settings: SandboxSettings, secrets=(), modules=(), executable=None,
-                sites=None) -> Mounts:
+                sites=None, sealed=()) -> Mounts:
     """The allow-list for a sandbox that runs ``executable`` (default: this interpreter)
     and imports ``modules``; ``secrets`` are host paths it must never see (missing ones
     are ignored). Every host path is resolved: a folder reached through symlinks is bound
-    at its real path and at the path the grader knows it by."""
+    at its real path and at the path the grader knows it by. ``sealed`` are host paths
+    of reference modules (:mod:`.sealed`): source files, covered with their cached
+    bytecode, and package folders, covered whole; unlike a secret, the folder holding one
+    is bound all the same."""
     secrets = sorted({_real(s) for s in secrets} | {os.path.abspath(str(s)) for s in secrets})
     hidden = secrets + [_real(p) for p in settings.hide]
 
@@ -273,6 +309,24 @@ def plan_mounts(settings: SandboxSettings, secrets=(), modules=(), executable=No
                 cover = (s, dest + s[len(real_src):])
                 if cover not in m.covers:
                     m.covers.append(cover)
+    # the reference's sealed modules: their files, their bytecode, their package folders
+    sealed_paths = []
+    for p in sealed:
+        real = _real(p)
+        if os.path.isdir(real):
+            sealed_paths.append(real)
+        elif os.path.isfile(real):
+            files, folder = _bytecode(real)
+            sealed_paths += [real, *([folder] if folder else files)]
+    for real_src, dest in list(m.binds):
+        for s in sealed_paths:
+            cover = (s, dest + s[len(real_src):])
+            if _inside(s, real_src) and cover not in m.covers:
+                m.covers.append(cover)
+    # nothing can be mounted inside a folder that is covered whole
+    emptied = [d for h, d in m.covers if os.path.isdir(h) and not os.path.islink(h)]
+    m.covers = [(h, d) for h, d in m.covers
+                if not any(_inside(d, e) and d != e for e in emptied)]
     return m
 
 
@@ -316,13 +370,15 @@ def bwrap_args(settings: SandboxSettings, mounts: Mounts, data_fds: dict) -> lis
 
 
 def bwrap_command(settings: SandboxSettings, secrets, ctl_fd: int, args_fd: int,
-                  data_fds: dict | None = None, modules=(), executable=None) -> tuple:
+                  data_fds: dict | None = None, modules=(), executable=None,
+                  sealed=()) -> tuple:
     """``(argv, options)``: the short command line that starts bubblewrap (its options
     are read from ``args_fd``, which must hold ``options`` NUL-separated) and the options.
     ``secrets`` are host paths the submission must not see; ``modules`` are packages it
     imports (their folders are bound read-only); ``data_fds`` maps the synthetic files of
-    :func:`etc_files` to descriptors holding their bytes."""
-    mounts = plan_mounts(settings, secrets, modules, executable)
+    :func:`etc_files` to descriptors holding their bytes; ``sealed`` are the reference's
+    files and folders to cover (:func:`plan_mounts`)."""
+    mounts = plan_mounts(settings, secrets, modules, executable, sealed=sealed)
     options = bwrap_args(settings, mounts, dict(data_fds or {}))
     bwrap = shutil.which("bwrap") or "bwrap"
     argv = [bwrap, "--args", str(int(args_fd)), "--",

@@ -128,7 +128,8 @@ def parser() -> argparse.ArgumentParser:
     d = SandboxSettings()
     g.add_argument("--isolation", choices=["bwrap", "process"], default=d.isolation,
                    help="bwrap (default) or process: rlimits and seccomp only, no file or "
-                        "network isolation (UNSAFE: for machines without bubblewrap)")
+                        "network isolation, and the reference modules' source is readable "
+                        "(UNSAFE: for machines without bubblewrap)")
     g.add_argument("--memory-mb", type=int, default=d.memory_mb,
                    help="address space per student process (default: %(default)s)")
     g.add_argument("--cpu-s", type=int, default=d.cpu_s,

@@ -253,6 +253,20 @@ class Forbidden:
     def __bool__(self) -> bool:
         return bool(self.names or self.ops)
 
+    def with_ops(self, ops) -> Forbidden:
+        """The same names, as they were resolved here, with the operators ``ops``: the
+        guard for a check that forbids more operators, made from one resolved before the
+        submission ran (a fresh lookup would find what it left in ``sys.modules``, and a
+        sealed reference cannot be imported again)."""
+        other = object.__new__(Forbidden)
+        other.names = self.names
+        other.ops = frozenset(str(o) for o in ops)
+        other.codes, other.own = dict(self.codes), dict(self.own)
+        other.shapes, other.builtins = set(self.shapes), dict(self.builtins)
+        other._pending, other._modules = set(self._pending), self._modules
+        other._seal = {k: v.copy() for k, v in self._seal.items()}
+        return other
+
     def known(self, name) -> str:
         """``name`` when it is a hit this guard can record (a forbidden name or operator,
         or one of the fixed labels), else :data:`TAMPERING`: a hit reported by another

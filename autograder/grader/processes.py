@@ -18,6 +18,7 @@ the sandbox and its hits are recorded here (:func:`.guards.record`).
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import shutil
 import signal
@@ -30,9 +31,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import guards, wire
+from . import guards, sealed, wire
 from .bwrap import (BOOTSTRAP, SCRATCH, SHM, WORKDIR, bwrap_command, check_available,
-                    encode_args, etc_files, python_executable, sandbox_env)
+                    encode_args, etc_files, import_path, python_executable, sandbox_env)
 from .errors import (SandboxCrashed, SandboxFault, SandboxProtocolError, SandboxTimeout,
                      SandboxUnavailable, remote_exception)
 from .proxy import SPAWNED, RemoteObject, write_back
@@ -106,6 +107,8 @@ class Zygote:
         self.info: dict = {}
         self._tmp = None
         self._stderr = None
+        #: the reference modules it seals (:mod:`.sealed`; none without bubblewrap)
+        self.sealed = sealed.Sealed({}, ())
         self.lock = threading.Lock()
         self.spawned = 0
 
@@ -123,8 +126,13 @@ class Zygote:
             data = {path: _memfd("etc", text) for path, text in etc_files().items()}
             args_fd = os.memfd_create("bwrap-args", 0)
             modules = self.warm + tuple(f.split(".")[0] for f in self.forbidden)
+            try:
+                self.sealed = sealed.seal(self.forbidden, import_path())
+            except (OSError, SyntaxError, ValueError) as exc:
+                raise SandboxUnavailable(f"the reference modules could not be sealed: "
+                                         f"{exc}") from None
             argv, options = bwrap_command(self.settings, self.secrets, ctl_fd, args_fd, data,
-                                          modules=modules)
+                                          modules=modules, sealed=self.sealed.paths)
             os.write(args_fd, encode_args(options))
             os.lseek(args_fd, 0, os.SEEK_SET)
             return argv, {}, "/", [args_fd, *data.values()], [SCRATCH, SHM], WORKDIR
@@ -162,10 +170,15 @@ class Zygote:
             boot = boot_source()
             parent.settimeout(self.settings.start_timeout_s)
             parent.sendall(len(boot).to_bytes(8, "big") + boot)
+            code = self.sealed.code
             wire.send_frame(parent, {"op": "init", "warm": list(self.warm),
                                      "forbidden": list(self.forbidden),
                                      "forbidden_ops": list(self.forbidden_ops),
-                                     "workdir": workdir, "scratch": scratch})
+                                     "workdir": workdir, "scratch": scratch,
+                                     "sealed": {name: [path, i, is_package] for i, (
+                                         name, (path, _, is_package)) in enumerate(code.items())},
+                                     "magic": importlib.util.MAGIC_NUMBER.hex()},
+                            [c for _, c, _ in code.values()])
             self.info, _ = wire.recv_frame(parent, deadline, max_bytes=1 << 20)
         except (wire.ProtocolError, wire.Timeout, OSError) as exc:
             msg = self._stderr_tail()

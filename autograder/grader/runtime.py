@@ -10,8 +10,10 @@ e.g. torch).
 Process tree inside the sandbox (bubblewrap, own PID namespace):
 
 * the zygote closes every descriptor it did not ask for, imports the warm modules
-  once, makes itself undumpable (no ptrace, no ``/proc/<pid>/mem``), notes its own
-  state (:func:`_ag_confinement.process_state`), then waits for requests on its control
+  once (the reference's sealed modules from the code the grader sent, since their files
+  are covered, then drops that code: :class:`_SealedModules`), makes itself undumpable
+  (no ptrace, no ``/proc/<pid>/mem``), notes its own state
+  (:func:`_ag_confinement.process_state`), then waits for requests on its control
   socket;
 * before each fork it kills what is left of the previous student, wipes every writable
   place (the scratch ``/tmp`` and ``/dev/shm``), and checks that it is still the
@@ -32,7 +34,10 @@ import builtins
 import contextlib
 import gc
 import importlib
+import importlib.machinery
+import importlib.util
 import io
+import marshal
 import os
 import random
 import shutil
@@ -195,6 +200,83 @@ def _trains(module: str) -> bool:
                               "cnnbook.torch")) or module in ("torch.nn",)
 
 
+class _SealedModules:
+    """Finds and loads the sealed modules (``autograder/grader/sealed.py``) from the code
+    the grader compiled, not from their files (covered: unreadable in the sandbox). First
+    on ``sys.meta_path`` while the zygote warms, then emptied and taken off: a student
+    process has the modules as live objects, and a reload or a fresh import finds no
+    module. It offers no ``get_source``/``get_data``/``get_code``: ``linecache`` and
+    ``inspect`` find no source through it."""
+
+    def __init__(self, table: dict):
+        self.table = table      # name -> (path, code, is a package)
+
+    def find_spec(self, name, path=None, target=None):
+        entry = self.table.get(name)
+        if entry is None:
+            return None
+        origin, _code, is_package = entry
+        spec = importlib.machinery.ModuleSpec(name, self, origin=origin,
+                                              is_package=is_package)
+        if is_package:
+            spec.submodule_search_locations = [os.path.dirname(origin)]
+        spec.has_location = True
+        return spec
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        name = module.__spec__.name
+        entry = self.table.get(name)
+        if entry is None:
+            raise ImportError(f"{name} is sealed: its source is not in the sandbox", name=name)
+        exec(entry[1], module.__dict__)
+
+    def install(self) -> None:
+        sys.meta_path.insert(0, self)
+
+    def seal(self) -> list:
+        """Import every module not imported yet, then drop the code and step aside:
+        the modules that failed to import, as :func:`_warm` reports them."""
+        failed = []
+        try:
+            for name in list(self.table):
+                if name not in sys.modules:
+                    try:
+                        importlib.import_module(name)
+                    except BaseException as exc:  # noqa: BLE001 - report, keep going
+                        failed.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
+        finally:
+            self.table.clear()
+            while self in sys.meta_path:
+                sys.meta_path.remove(self)
+            importlib.invalidate_caches()
+        return failed
+
+
+def _sealed_modules(cfg: dict, buffers: list):
+    """The finder of the sealed modules in ``cfg`` (their code in ``buffers``), installed;
+    ``(finder or None, problems)``. The code leaves ``cfg`` and ``buffers``."""
+    entries = cfg.pop("sealed", None) or {}
+    magic = cfg.pop("magic", None)
+    try:
+        if not entries:
+            return None, []
+        if magic != importlib.util.MAGIC_NUMBER.hex():
+            return None, ["sealed modules: compiled by another Python; not loaded"]
+        table = {}
+        for name, (path, index, is_package) in entries.items():
+            table[str(name)] = (str(path), marshal.loads(buffers[index]), bool(is_package))
+        finder = _SealedModules(table)
+        finder.install()
+        return finder, []
+    except Exception as exc:  # noqa: BLE001 - reported as a failed import
+        return None, [f"sealed modules: {type(exc).__name__}: {exc}"[:300]]
+    finally:
+        buffers.clear()
+
+
 class _Zygote:
     """The zygote's bookkeeping: its baseline, its writable places, its children."""
 
@@ -300,12 +382,16 @@ class _Zygote:
 def zygote_main(ctl) -> None:
     confinement.die_with_parent()
     confinement.close_fds([ctl.fileno()])
-    cfg, _ = wire.recv_frame(ctl)
-    failed = _warm(cfg.get("warm", []))
+    cfg, buffers = wire.recv_frame(ctl)
+    sealed, failed = _sealed_modules(cfg, buffers)
+    failed += _warm(cfg.get("warm", []))
     # the reference-call guard for the manifest's names, resolved once for every student
     key = (tuple(str(n) for n in cfg.get("forbidden", [])),
            tuple(sorted(str(o) for o in cfg.get("forbidden_ops", []))))
     FORBIDDEN[key] = guards.Forbidden(*key)
+    if sealed is not None:  # every sealed module imported, then its code dropped
+        failed += sealed.seal()
+        del sealed
     gc.collect()
     # Forked students neither rescan nor copy (on a collection) the warm modules' objects.
     gc.freeze()
@@ -706,7 +792,10 @@ class Server:
         key = (tuple(str(n) for n in names), tuple(sorted(str(o) for o in ops)))
         forbidden = FORBIDDEN.get(key)
         if forbidden is None:
-            forbidden = FORBIDDEN[key] = guards.Forbidden(*key)
+            # the zygote's, for the same names: resolved before the submission ran
+            known = next((f for (n, _o), f in FORBIDDEN.items() if n == key[0]), None)
+            forbidden = FORBIDDEN[key] = known.with_ops(key[1]) \
+                if known is not None and known.intact() else guards.Forbidden(*key)
         return forbidden
 
     def _run(self, req, bufs, body) -> None:

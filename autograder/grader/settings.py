@@ -41,7 +41,8 @@ def _check(obj, positive=(), non_negative=()) -> None:
 class SandboxSettings:
     """Limits and isolation of the submission's processes."""
 
-    isolation: str = "bwrap"        #: "bwrap", or "process" (rlimits + seccomp only: unsafe)
+    #: "bwrap", or "process" (rlimits + seccomp only, nothing sealed: unsafe)
+    isolation: str = "bwrap"
     memory_mb: int = 2048           #: address space on top of the warm interpreter's
     cpu_s: int = 600                #: CPU seconds per student process (hard limit)
     file_mb: int = 64               #: largest file the submission may write
