@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from autograder.grader.errors import SandboxCrashed, SandboxTimeout, SubmissionError
+from autograder.grader.guards import TAMPERING
 from autograder.grader.proxy import RemoteObject
 from autograder.grader.processes import Zygote
 from autograder.grader.settings import SandboxSettings
@@ -295,3 +296,19 @@ def test_a_dead_sandbox_is_replaced():
         assert value(again.spawn(), "result = 1 + 1") == 2
     finally:
         pool.close()
+
+
+def test_a_cell_reports_the_forbidden_references_it_reaches_as_it_runs(zygote):
+    """A cell may compute with a reference as it runs (a table for every input a hidden
+    test can draw, read later by the graded function): the guard watches cells too."""
+    p = zygote.spawn()
+    r = p.exec_cell("from cnnbook.shapes import conv_output_size as f\n"
+                    "table = {n: f(n, 3) for n in range(3, 9)}\n", "cell 1", timeout=20)
+    assert r.ok and r.hits == ("cnnbook.shapes.conv_output_size",)
+    r = p.exec_cell("table[5] + 1\n", "cell 2", timeout=20)  # reading it reaches nothing
+    assert r.ok and r.hits == ()
+    r = p.exec_cell("f(4, 3)\nraise ValueError('after')\n", "cell 3", timeout=20)
+    assert isinstance(r.error, ValueError) and r.hits == ("cnnbook.shapes.conv_output_size",)
+    # what the process reports is only shown when the guard could have recorded it
+    assert p._cell_hits(["made up by the submission", 7]) == (TAMPERING,)
+    p.close()

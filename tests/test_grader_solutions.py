@@ -2,7 +2,8 @@
 autograder``'s batch): full marks, and under 10 CPU seconds for the submission (its
 processes, measured from outside them, plus the grader's own checks). This is where the
 sandbox's rules (one thread, no processes, an allow-list of files) meet the real
-assignments: ps05 trains LeNet-5 with torch in it."""
+assignments: ps05 trains LeNet-5 with torch in it. No cell is flagged for review: the
+guard watches the cells too, and the instructor's own reach no forbidden reference."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from adversarial.tinycourse import generate
 from autograder.grader import BatchOptions, GraderSettings, SandboxSettings, grade_assignment
+from autograder.grader import review
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "exercises" / "source"
@@ -45,6 +47,9 @@ def test_the_solution_gets_full_marks_within_10_cpu_seconds(course, tmp_path, na
     assert result.error is None and not result.grader_errors, result.error or result.grader_errors
     assert result.max_score > 0 and result.score == result.max_score, [
         (t.grade_id, t.status, t.message) for t in result.tests if not t.passed]
+    # no cell of the notebook (the instructor's own, solutions included) reaches a
+    # forbidden reference while it runs, and nothing in it is flagged for review
+    assert not [n for n in result.notes if review.is_review_note(n)], result.notes
     cpu = result.cpu_seconds + result.grader_cpu_seconds
     print(f"{name}: {result.score:g}/{result.max_score:g}, {result.seconds:.1f} s wall, "
           f"{result.cpu_seconds:.2f} + {result.grader_cpu_seconds:.2f} CPU s")

@@ -41,7 +41,7 @@ import time
 import traceback
 import types
 
-from . import guards
+from . import guards, review
 from . import notebook as nbmod
 from .autograded import build_autograded
 from .budget import Budget, GraderOvertime, Overtime
@@ -448,6 +448,14 @@ AFTER_HIDDEN = ("cells that ran after a hidden test failed in grading; which one
                 "start to see them")
 
 
+def _cell_hit_note(hit: str, where: str) -> str:
+    """The review note for a cell that reached a forbidden reference while it ran: what it
+    computed then can stand in for the answers (a table of every input a hidden test can
+    draw), which no guarded call sees. Flagged, like the review scan's hits, not scored."""
+    return (f"uses {hit}, which grading forbids, in {where} (what a cell computes as it "
+            f"runs can stand in for the answers): {review.NOTE_END}")
+
+
 def _not_run(test, nb_name: str, why: str, status=Status.NOT_RUN) -> TestResult:
     return TestResult(test.grade_id, nb_name, 0.0, float(test.points), status, why)
 
@@ -538,6 +546,11 @@ class _Notebook:
         if tainted and failed:  # one note for the notebook; the cell shows nothing
             if AFTER_HIDDEN not in self.result.problems:
                 self.result.problems.append(AFTER_HIDDEN)
+        for hit in run.hits:  # after a hidden test, which cell and reference are not said
+            note = (_cell_hit_note("a reference", "a cell that ran after a hidden test")
+                    if tainted else _cell_hit_note(hit, f"cell {entry.sub_index}"))
+            if note not in self.result.flags:
+                self.result.flags.append(note)
         if run.fault is not None:
             if isinstance(run.fault, SandboxTimeout) and self.budget.spent():
                 self.stopped = f"not run: {self.budget.spent()}"

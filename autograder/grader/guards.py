@@ -271,8 +271,7 @@ class Forbidden:
         """``name`` when it is a hit this guard can record (a forbidden name or operator,
         or one of the fixed labels), else :data:`TAMPERING`: a hit reported by another
         process is shown to the student, and must not carry what that process chose."""
-        fixed = (TAMPERING, A_TORCH_OPERATOR)
-        return name if name in self.names or name in self.ops or name in fixed else TAMPERING
+        return known_hit(name, self.names, self.ops)
 
     def __repr__(self) -> str:
         return f"Forbidden(names={list(self.names)!r}, ops={sorted(self.ops)!r})"
@@ -575,6 +574,13 @@ def armed():
     grader's proxies arm the sandbox with it when a check calls across)."""
     stack = getattr(_LOCAL, "stack", None)
     return stack[-1].forbidden if stack else None
+
+
+def known_hit(name, names, ops) -> str:
+    """``name`` when a guard for ``names`` and ``ops`` can record it, else
+    :data:`TAMPERING` (see :meth:`Forbidden.known`)."""
+    return name if name in names or name in ops or name in (TAMPERING, A_TORCH_OPERATOR) \
+        else TAMPERING
 
 
 def record(names) -> None:

@@ -112,13 +112,15 @@ class Outputs:
 
 def flag_for_review(result) -> None:
     """Add to ``result.notes`` a note per code cell that uses introspection able to defeat
-    the grading (:mod:`.review`), from the graded notebooks still held; once."""
+    the grading (:mod:`.review`), from the graded notebooks still held, and the guard's
+    notes on cells that reached a reference while they ran; once."""
     found = []
     many = len(result.notebooks) > 1
     for nb in result.notebooks:
+        notes = list(getattr(nb, "flags", None) or [])
         if isinstance(getattr(nb, "autograded", None), dict):
-            for note in review.notes(review.notebook_cells(nb.autograded)):
-                found.append(f"{nb.name}: {note}" if many else note)
+            notes += review.notes(review.notebook_cells(nb.autograded))
+        found += [f"{nb.name}: {note}" if many else note for note in notes]
     result.notes = list(result.notes) + [n for n in found if n not in result.notes]
 
 

@@ -315,6 +315,8 @@ class CellRun:
     output: str = ""
     output_total: int = 0
     seconds: float = 0.0
+    #: forbidden references the cell reached while it ran (the manifest's names)
+    hits: tuple = ()
 
 
 #: Requests that run the submission's code (a guarded call runs them under the watch).
@@ -584,7 +586,17 @@ class StudentProcess:
         out = reply.get("out") if type(reply.get("out")) is str else ""
         total = reply.get("out_total") if type(reply.get("out_total")) is int else 0
         err = None if reply.get("ok") else remote_exception(reply.get("err"))
-        return CellRun(err is None, err, None, out, total, time.monotonic() - start)
+        return CellRun(err is None, err, None, out, total, time.monotonic() - start,
+                       self._cell_hits(reply.get("fx")))
+
+    def _cell_hits(self, fx) -> tuple:
+        """The hits a cell reports, each one the guard could have recorded (else it is
+        tampering): the name is shown to the student and must not be the submission's."""
+        if type(fx) is not list:
+            return ()
+        z = self.zygote
+        return tuple(dict.fromkeys(guards.known_hit(str(x)[:200], z.forbidden, z.forbidden_ops)
+                                   for x in fx[:10]))
 
     def begin(self, seed: int, cpu: float | None = None) -> None:
         self.forbidden_hits = []

@@ -71,6 +71,8 @@ class NotebookResult:
     autograded: dict | None = None  #: the notebook nbgrader's tools read afterwards
     restarts: int = 0
     seconds: float = 0.0
+    #: review notes of the guard: references its cells reached while they ran
+    flags: list = field(default_factory=list)
 
     @property
     def score(self) -> float:

@@ -55,6 +55,10 @@ import _ag_confinement as confinement  # registered by the bootstrap
 SANDBOX_MODULES = ("_ag_wire", "_ag_guards", "_ag_confinement", "_ag_runtime", "_ag_boot")
 #: ``guards.Forbidden`` objects by (names, operators), resolved in the zygote once.
 FORBIDDEN: dict = {}
+#: The manifest's guard, which also watches the submission's cells: a cell that calls a
+#: reference while it runs could keep its results (a table of every input a hidden test
+#: can draw) for the graded function to read, and no guarded call would see it.
+CELL_GUARD = None
 
 
 # ---------------------------------------------------------------------------
@@ -389,6 +393,8 @@ def zygote_main(ctl) -> None:
     key = (tuple(str(n) for n in cfg.get("forbidden", [])),
            tuple(sorted(str(o) for o in cfg.get("forbidden_ops", []))))
     FORBIDDEN[key] = guards.Forbidden(*key)
+    global CELL_GUARD
+    CELL_GUARD = FORBIDDEN[key] if key[0] or key[1] else None
     if sealed is not None:  # every sealed module imported, then its code dropped
         failed += sealed.seal()
         del sealed
@@ -853,8 +859,18 @@ class Server:
     def dispatch(self, op, req, bufs) -> None:
         h = self.handles
         if op == "exec":
-            run_cell(_transform(req["src"]), f"<{req.get('name', 'cell')}>", self.ns)
-            self._reply({"ok": True})
+            error = None
+            with (guards.watch(CELL_GUARD) if CELL_GUARD is not None
+                  else contextlib.nullcontext([])) as hits:
+                try:
+                    run_cell(_transform(req["src"]), f"<{req.get('name', 'cell')}>", self.ns)
+                except BaseException as exc:  # noqa: BLE001 - the submission's
+                    error = exc
+            extra = {"fx": [str(h)[:200] for h in hits[:10]]} if hits else {}
+            if error is None:
+                self._reply({"ok": True, **extra})
+            else:
+                self._fail(error, extra)
         elif op == "begin":
             _seed(int(req["seed"]))
             self.mark = self.next_id
