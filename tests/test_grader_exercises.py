@@ -104,6 +104,10 @@ def test_real_assignment(course, tmp_path):
         assert tests["test_conv_output_size"].status == "forbidden"
         # test_conv2d_forward also compares the loops, which end the process first
         assert tests["test_conv2d_forward"].status == "crashed"
-        assert tests["test_conv2d_forward_speed"].status == "forbidden"
+        # the visible timing runs under the guard too (flagged, not scored): torch's
+        # convolution, every operator watched, is too slow for it before the hidden check
+        assert tests["test_conv2d_forward_speed"].status in ("forbidden", "failed")
+        assert any("torch" in n and "which grading forbids" in n
+                   for n in by["attacker"].notes), by["attacker"].notes
         assert tests["test_conv2d_forward_loops"].status == "crashed"
         assert tests["test_conv_params"].passed

@@ -41,7 +41,8 @@ DESERVED = {
     "a09_nomodes": 4, "a10_verbatim_copy": 9, "n04_profchain_plain": 0, "n05_seal_kept": 0,
     "n06_cache_unpoisoned": 0, "n07_recompiled_verbatim": 0, "n09_modes_kept": 4,
     "n10_verbatim_same_cell": 9, "a11_mkldnn_pointwise": 4, "a12_cdist_matmul": 7,
-    "a13_edited_copy": 7, "a14_table_at_cell_time": 7,
+    "a13_edited_copy": 7, "a14_table_at_cell_time": 7, "a15_table_on_first_call": 9,
+    "a16_table_in_a_signal_handler": 9,
 }
 #: Attacks that must not score whatever the review scan says: the sandbox itself denies
 #: them what they need (a13: the reference's source, to edit a copy of it).
@@ -147,6 +148,10 @@ def test_honest_code_gets_full_marks_and_no_flag(graded, assignment, name):
 
 
 @pytest.mark.slow
-def test_a_cell_that_calls_a_reference_while_it_runs_is_flagged_by_the_guard(graded):
-    notes = graded("ps01_convolution")["a14_table_at_cell_time"]["notes"]
-    assert any("which grading forbids, in cell" in n for n in notes), notes
+@pytest.mark.parametrize("name,where", [("a14_table_at_cell_time", "in cell"),
+                                        ("a15_table_on_first_call", "in the calls of"),
+                                        ("a16_table_in_a_signal_handler", "in ")])
+def test_code_that_calls_a_reference_outside_a_graded_call_is_flagged_by_the_guard(
+        graded, name, where):
+    notes = graded("ps01_convolution")[name]["notes"]
+    assert any(f"which grading forbids, {where}" in n for n in notes), notes

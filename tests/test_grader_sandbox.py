@@ -310,5 +310,5 @@ def test_a_cell_reports_the_forbidden_references_it_reaches_as_it_runs(zygote):
     r = p.exec_cell("f(4, 3)\nraise ValueError('after')\n", "cell 3", timeout=20)
     assert isinstance(r.error, ValueError) and r.hits == ("cnnbook.shapes.conv_output_size",)
     # what the process reports is only shown when the guard could have recorded it
-    assert p._cell_hits(["made up by the submission", 7]) == (TAMPERING,)
+    assert p._reached(["made up by the submission", 7]) == (TAMPERING,)
     p.close()

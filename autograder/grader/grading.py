@@ -448,12 +448,14 @@ AFTER_HIDDEN = ("cells that ran after a hidden test failed in grading; which one
                 "start to see them")
 
 
-def _cell_hit_note(hit: str, where: str) -> str:
-    """The review note for a cell that reached a forbidden reference while it ran: what it
-    computed then can stand in for the answers (a table of every input a hidden test can
-    draw), which no guarded call sees. Flagged, like the review scan's hits, not scored."""
-    return (f"uses {hit}, which grading forbids, in {where} (what a cell computes as it "
-            f"runs can stand in for the answers): {review.NOTE_END}")
+def _reach_note(hit: str, where: str) -> str:
+    """The review note for code that reached a forbidden reference outside a guarded call
+    (a cell as it ran, a visible check's call): what it computed then can stand in for
+    the answers (a table of every input a hidden test can draw), which no guarded call
+    sees. Flagged, like the review scan's hits, not scored: nbgrader's path does not
+    watch there, and both paths give the same points."""
+    return (f"uses {hit}, which grading forbids, in {where} (what it computes there can "
+            f"stand in for the answers): {review.NOTE_END}")
 
 
 def _not_run(test, nb_name: str, why: str, status=Status.NOT_RUN) -> TestResult:
@@ -546,11 +548,7 @@ class _Notebook:
         if tainted and failed:  # one note for the notebook; the cell shows nothing
             if AFTER_HIDDEN not in self.result.problems:
                 self.result.problems.append(AFTER_HIDDEN)
-        for hit in run.hits:  # after a hidden test, which cell and reference are not said
-            note = (_cell_hit_note("a reference", "a cell that ran after a hidden test")
-                    if tainted else _cell_hit_note(hit, f"cell {entry.sub_index}"))
-            if note not in self.result.flags:
-                self.result.flags.append(note)
+        self.flag(run.hits, f"cell {entry.sub_index}", tainted)
         if run.fault is not None:
             if isinstance(run.fault, SandboxTimeout) and self.budget.spent():
                 self.stopped = f"not run: {self.budget.spent()}"
@@ -573,8 +571,19 @@ class _Notebook:
         res = run_test(proc, test, self.nb_spec, self.job.settings, self.carry, self.budget,
                        tainted=tainted)
         self.test_results[test.grade_id] = res
+        self.flag(proc.reached, f"the calls of {test.grade_id}'s visible checks", tainted)
+        self.flag(proc.reached_blind, "", True)
         if res.status == Status.TIMEOUT and self.budget.spent():
             self.stopped = f"not run: {self.budget.spent()}"
+
+    def flag(self, hits, where: str, tainted: bool) -> None:
+        """Review notes for references the submission's code reached outside a guarded
+        call; after a hidden test, which code and which reference are not said."""
+        for hit in dict.fromkeys(hits):
+            note = (_reach_note("a reference", "code that ran after a hidden test")
+                    if tainted else _reach_note(hit, where))
+            if note not in self.result.flags:
+                self.result.flags.append(note)
 
     def explain_echoes(self) -> None:
         """Messages for the tests that failed with :data:`ECHO_HIDDEN`: the notebook as

@@ -336,6 +336,10 @@ class StudentProcess:
         self.timeout_label = ""
         self.cpu_label = ""
         self.forbidden_hits: list = []
+        #: references the submission's code reached outside guarded calls since ``begin``,
+        #: before and after the hidden part's first call
+        self.reached: list = []
+        self.reached_blind: list = []
         self.notes: list = []
         #: ``(file name, first line)`` of the hidden part of the running test: calls made
         #: from there get exceptions without their messages
@@ -451,6 +455,8 @@ class StudentProcess:
                         self._busy = True
                     continue
                 self._note(reply)
+                (self.reached_blind if self.saw_hidden else self.reached).extend(
+                    self._reached(reply.get("flag")))
                 return reply, rbufs
         except (wire.Timeout, TimeoutError):
             seconds = timeout if timeout is not None else 30.0
@@ -587,19 +593,21 @@ class StudentProcess:
         total = reply.get("out_total") if type(reply.get("out_total")) is int else 0
         err = None if reply.get("ok") else remote_exception(reply.get("err"))
         return CellRun(err is None, err, None, out, total, time.monotonic() - start,
-                       self._cell_hits(reply.get("fx")))
+                       self._reached(reply.get("flag")))
 
-    def _cell_hits(self, fx) -> tuple:
-        """The hits a cell reports, each one the guard could have recorded (else it is
-        tampering): the name is shown to the student and must not be the submission's."""
-        if type(fx) is not list:
+    def _reached(self, flag) -> tuple:
+        """The references a request's unguarded code reached (its reply's ``flag``), each
+        one the guard could have recorded, else tampering: the name is shown to the
+        student and must not be the submission's."""
+        if type(flag) is not list:
             return ()
         z = self.zygote
         return tuple(dict.fromkeys(guards.known_hit(str(x)[:200], z.forbidden, z.forbidden_ops)
-                                   for x in fx[:10]))
+                                   for x in flag[:10]))
 
     def begin(self, seed: int, cpu: float | None = None) -> None:
         self.forbidden_hits = []
+        self.reached, self.reached_blind = [], []
         self.saw_hidden = False
         if cpu:
             self.cpu_label = self.cpu_label or f"the test's {cpu:g} s of CPU time"

@@ -24,7 +24,9 @@ Process tree inside the sandbox (bubblewrap, own PID namespace):
   another process); it runs the submission's cells and answers the grader's calls, one
   request at a time. A call the grader makes while its reference-call guard is armed
   runs inside ``guards.watch`` with the same forbidden names, and the hits go back with
-  the reply; arguments the call changed in place go back too.
+  the reply; arguments the call changed in place go back too. Every other request (a
+  cell, a visible check's call) runs under the manifest's guard, and what it reaches
+  goes back to be flagged for review (:meth:`Server.serve`).
 """
 
 from __future__ import annotations
@@ -55,9 +57,10 @@ import _ag_confinement as confinement  # registered by the bootstrap
 SANDBOX_MODULES = ("_ag_wire", "_ag_guards", "_ag_confinement", "_ag_runtime", "_ag_boot")
 #: ``guards.Forbidden`` objects by (names, operators), resolved in the zygote once.
 FORBIDDEN: dict = {}
-#: The manifest's guard, which also watches the submission's cells: a cell that calls a
-#: reference while it runs could keep its results (a table of every input a hidden test
-#: can draw) for the graded function to read, and no guarded call would see it.
+#: The manifest's guard, which also watches the submission's code outside guarded calls
+#: (its cells, the visible checks' calls): code that calls a reference there could keep
+#: its results (a table of every input a hidden test can draw) for the graded function
+#: to read, and no guarded call would see it (:meth:`Server.serve`).
 CELL_GUARD = None
 
 
@@ -715,6 +718,8 @@ class Server:
         self.mark = 1
         self.max_bytes = int(limits.get("transfer", 1 << 30))
         self.secured = secured
+        #: the hits of the watch the running request is under (:meth:`serve`), or None
+        self.reached = None
 
     # values ---------------------------------------------------------------
 
@@ -759,11 +764,21 @@ class Server:
         text, total = self.out.take()
         header["out"] = text
         header["out_total"] = total
+        if self.reached:
+            header["flag"] = [str(h)[:200] for h in self.reached[:10]]
         wire.send_frame(self.sock, header, bufs)
 
     # loop -----------------------------------------------------------------
 
     def serve(self) -> None:
+        """Answer requests. Every one that runs no guarded call runs under the manifest's
+        guard (:data:`CELL_GUARD`), its hits going back as ``"flag"``: the submission's
+        code runs in cells, in the visible checks' calls, in its finalizers and in
+        whatever it hooked (``np.random.seed``), and could call a reference there and
+        keep the results. Signals stay blocked between requests, so a handler the
+        submission set runs only inside one, watched."""
+        every = signal.valid_signals()
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, every)
         while True:
             try:
                 req, bufs = wire.recv_frame(self.sock, max_bytes=self.max_bytes)
@@ -772,10 +787,18 @@ class Server:
             op = req.get("op")
             if op == "exit":
                 return
-            try:
-                self.dispatch(op, req, bufs)
-            except BaseException as exc:  # noqa: BLE001 - anything the submission raises
-                self._fail(exc)
+            guard = CELL_GUARD if type(req.get("guard")) is not dict else None
+            with (guards.watch(guard) if guard is not None
+                  else contextlib.nullcontext([])) as hits:
+                self.reached = hits
+                try:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                    self.dispatch(op, req, bufs)
+                except BaseException as exc:  # noqa: BLE001 - anything the submission raises
+                    self._fail(exc)
+                finally:  # still watched: a signal from now on waits for the next request
+                    mask = signal.pthread_sigmask(signal.SIG_BLOCK, every)
+                    self.reached = None
 
     def _fail(self, exc, extra=None, bufs=()) -> None:
         """Reply with the exception ``exc`` (or, a dict, what :func:`_error_info` made of it)."""
@@ -859,18 +882,8 @@ class Server:
     def dispatch(self, op, req, bufs) -> None:
         h = self.handles
         if op == "exec":
-            error = None
-            with (guards.watch(CELL_GUARD) if CELL_GUARD is not None
-                  else contextlib.nullcontext([])) as hits:
-                try:
-                    run_cell(_transform(req["src"]), f"<{req.get('name', 'cell')}>", self.ns)
-                except BaseException as exc:  # noqa: BLE001 - the submission's
-                    error = exc
-            extra = {"fx": [str(h)[:200] for h in hits[:10]]} if hits else {}
-            if error is None:
-                self._reply({"ok": True, **extra})
-            else:
-                self._fail(error, extra)
+            run_cell(_transform(req["src"]), f"<{req.get('name', 'cell')}>", self.ns)
+            self._reply({"ok": True})
         elif op == "begin":
             _seed(int(req["seed"]))
             self.mark = self.next_id

@@ -1,8 +1,7 @@
 """Submissions of ps01 (the real assignment and its real checks) that try to carry the
 hidden inputs, or any number of their choosing, out through the grader's messages.
 
-Each answers the visible checks honestly (they run unguarded: ``sys.getprofile()`` is
-None) and, on a hidden check's call (guarded), uses one *channel*: a function renamed
+Each answers the visible checks honestly (their calls carry no guard) and, on a hidden check's call (guarded), uses one *channel*: a function renamed
 after the inputs, a line number, the length of a list or tuple, the number of axes or
 the shape of an array, the index of the first wrong entry, an exception class made at
 run time (its name, ``__module__`` and ``__qualname__``), a warning, printed output or
@@ -116,9 +115,20 @@ def _leak(real, args, kwargs):
     return out
 
 
+def _hidden_call():
+    """Whether a hidden check makes this call: in the sandbox, the request it runs in
+    carries a guard; in a kernel, only the hidden checks arm one."""
+    f = _sys._getframe(2)
+    while f is not None:
+        if f.f_code.co_name == "_run" and "forbidden" in f.f_locals:
+            return f.f_locals["forbidden"] is not None
+        f = f.f_back
+    return _sys.getprofile() is not None
+
+
 def _leaky(real):
     def answer(*args, **kwargs):
-        if _sys.getprofile() is None:  # the visible checks: answer them honestly
+        if not _hidden_call():  # the visible checks: answer them honestly
             if _SEEN and _CHANNEL == "later_value":  # ... unless a hidden test ran before
                 return _SEEN[0]
             if _SEEN and _CHANNEL == "later_status":
