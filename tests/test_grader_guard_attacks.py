@@ -42,11 +42,14 @@ DESERVED = {
     "n06_cache_unpoisoned": 0, "n07_recompiled_verbatim": 0, "n09_modes_kept": 4,
     "n10_verbatim_same_cell": 9, "a11_mkldnn_pointwise": 4, "a12_cdist_matmul": 7,
     "a13_edited_copy": 7, "a14_table_at_cell_time": 7, "a15_table_on_first_call": 9,
-    "a16_table_in_a_signal_handler": 9,
+    "a16_table_in_a_signal_handler": 9, "a17_finalizer_outside_the_profiler": 9,
+    "a18_finalizer_inside_the_profiler": 0,
 }
 #: Attacks that must not score whatever the review scan says: the sandbox itself denies
-#: them what they need (a13: the reference's source, to edit a copy of it).
-DENIED = ("a13_edited_copy",)
+#: them what they need (a13: the reference's source, to edit a copy of it; a17, a18: a
+#: moment when the collector runs the submission's finalizers unwatched).
+DENIED = ("a13_edited_copy", "a17_finalizer_outside_the_profiler",
+          "a18_finalizer_inside_the_profiler")
 #: The instructor's solutions and honest answers in other styles (einsum over sliding
 #: windows, im2col, as_strided, np.add.at, dataclasses, attribute tables, fractions...).
 HONEST = [(a, p.stem) for a in ASSIGNMENTS for p in sorted((CORPUS / a).glob("*.py"))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dis
+import gc
 import hashlib
 import importlib
 import sys
@@ -428,6 +429,7 @@ def _profiler(stack, tally):
     CPython watches nothing while a profile function runs, so a reference called from a
     profiler the submission installed would go unseen."""
     modules, fp, shape = sys.modules, fingerprint, _shape
+    collecting, stop, resume = gc.isenabled, gc.disable, gc.enable
     switches = (_setprofile, sys.setprofile, _settrace, sys.settrace)
     cache, limit = _FINGERPRINTS, _FINGERPRINTS_MAX
     modes = [len(modules), _mode_switches()]
@@ -447,30 +449,43 @@ def _profiler(stack, tally):
 
     def profile(frame, event, arg):
         if stack and (event == "call" or event == "c_call"):
-            w = stack[-1]
-            forbidden = w.forbidden
-            if forbidden.refresh() or (w.mode is None and forbidden.ops
-                                       and not w.mode_failed and "torch" in modules):
-                w.start_torch_mode(tally)
-            if event == "call":
-                name = code_name(forbidden, frame.f_code)
-                if name is not None:
-                    w.hit(name)
-                    if name not in tally:
-                        tally.append(name)
+            # No collection in here: CPython profiles nothing inside this function, and
+            # what it allocates could start one whose finalizers (the submission's) would
+            # run unseen.
+            if collecting():
+                stop()
+                try:
+                    look(frame, event, arg)
+                finally:
+                    resume()
             else:
-                entry = forbidden.builtins.get(id(arg))
-                if entry is not None and entry[0] is arg:
-                    w.hit(entry[1])
-                    if entry[1] not in tally:
-                        tally.append(entry[1])
-                else:
-                    if modes[0] != len(modules):  # torch may have been imported since
-                        modes[:] = [len(modules), _mode_switches()]
-                    if (arg in switches or (forbidden.ops and id(arg) in modes[1])) \
-                            and frame.f_code is not _WATCH_CODE:
-                        w.hit(TAMPERING)
-                        tally.append(TAMPERING)
+                look(frame, event, arg)
+
+    def look(frame, event, arg):
+        w = stack[-1]
+        forbidden = w.forbidden
+        if forbidden.refresh() or (w.mode is None and forbidden.ops
+                                   and not w.mode_failed and "torch" in modules):
+            w.start_torch_mode(tally)
+        if event == "call":
+            name = code_name(forbidden, frame.f_code)
+            if name is not None:
+                w.hit(name)
+                if name not in tally:
+                    tally.append(name)
+        else:
+            entry = forbidden.builtins.get(id(arg))
+            if entry is not None and entry[0] is arg:
+                w.hit(entry[1])
+                if entry[1] not in tally:
+                    tally.append(entry[1])
+            else:
+                if modes[0] != len(modules):  # torch may have been imported since
+                    modes[:] = [len(modules), _mode_switches()]
+                if (arg in switches or (forbidden.ops and id(arg) in modes[1])) \
+                        and frame.f_code is not _WATCH_CODE:
+                    w.hit(TAMPERING)
+                    tally.append(TAMPERING)
     profile._reference_guard = True
     return profile
 
@@ -488,7 +503,7 @@ def _tampered(w, forbidden, stack, profile) -> bool:
 
 
 @contextlib.contextmanager
-def watch(forbidden: Forbidden, remote: bool = False):
+def watch(forbidden: Forbidden, remote: bool = False, collect_only_inside: bool = False):
     """Record in the yielded list (dotted names, first hit first) every forbidden
     reference the body reaches in this thread. Watches nest; the previous profiler is
     restored on exit. The guard's state is checked after the body: a hit removed, a
@@ -500,13 +515,21 @@ def watch(forbidden: Forbidden, remote: bool = False):
     ``remote=True``: the body only calls into a sandbox (the grader's side of a call),
     so no untrusted code runs in this process. The watch is armed (:func:`armed`) and
     collects what the sandbox reports (:func:`record`), but this process is not
-    profiled: the profiler would only slow the grader's own code, several times over."""
+    profiled: the profiler would only slow the grader's own code, several times over.
+
+    The garbage collector never runs while the watch is set up or taken down, nor inside
+    its profile function: a finalizer of the submission's would run there unseen. It
+    runs in the body as it did before the watch; ``collect_only_inside=True`` (the
+    sandbox, where no submission code may run unwatched) runs it in the body and leaves
+    it off after."""
     if not isinstance(forbidden, Forbidden):
         raise TypeError(f"forbidden must be a Forbidden; got {type(forbidden).__name__}")
     if remote:
         with _remote_watch(forbidden) as hits:
             yield hits
         return
+    collecting = gc.isenabled() or collect_only_inside
+    gc.disable()
     w = _Watch(forbidden)
     hits = w.hits
     stack = _stack()
@@ -523,9 +546,12 @@ def watch(forbidden: Forbidden, remote: bool = False):
     w.start_torch_mode(tally)
     profile = _profiler(stack, tally)
     _setprofile(profile)
+    if collecting:
+        gc.enable()
     try:
         yield hits
     finally:
+        gc.disable()
         tampered = _tampered(w, forbidden, stack, profile)
         _setprofile(None)
         w.stop_torch_mode()  # unwatched: the guard's own pop of its mode is no tampering
@@ -546,6 +572,8 @@ def watch(forbidden: Forbidden, remote: bool = False):
         if stack:  # an inner watch's hits are the outer one's too
             for name in hits:
                 stack[-1].hit(name)
+        if collecting and not collect_only_inside:
+            gc.enable()
 
 
 _WATCH_CODE = watch.__wrapped__.__code__

@@ -776,9 +776,12 @@ class Server:
         code runs in cells, in the visible checks' calls, in its finalizers and in
         whatever it hooked (``np.random.seed``), and could call a reference there and
         keep the results. Signals stay blocked between requests, so a handler the
-        submission set runs only inside one, watched."""
+        submission set runs only inside one, watched; so does the garbage collector, and
+        with it the submission's finalizers (:func:`guards.watch`)."""
         every = signal.valid_signals()
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, every)
+        if CELL_GUARD is not None:  # the collector runs only under a watch (its finalizers)
+            gc.disable()
         while True:
             try:
                 req, bufs = wire.recv_frame(self.sock, max_bytes=self.max_bytes)
@@ -788,7 +791,7 @@ class Server:
             if op == "exit":
                 return
             guard = CELL_GUARD if type(req.get("guard")) is not dict else None
-            with (guards.watch(guard) if guard is not None
+            with (guards.watch(guard, collect_only_inside=True) if guard is not None
                   else contextlib.nullcontext([])) as hits:
                 self.reached = hits
                 try:
@@ -839,7 +842,7 @@ class Server:
         forbidden = self._guard(req)
         collecting = gc.isenabled()
         try:
-            with (guards.watch(forbidden) if forbidden is not None
+            with (guards.watch(forbidden, collect_only_inside=True) if forbidden is not None
                   else contextlib.nullcontext([])) as hits:
                 try:
                     reply, out = self._outcome(body, args, memo, snaps)
