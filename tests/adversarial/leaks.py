@@ -1,13 +1,14 @@
 """Submissions of ps01 (the real assignment and its real checks) that try to carry the
 hidden inputs, or any number of their choosing, out through the grader's messages.
 
-Each answers the visible checks honestly (their calls carry no guard) and, on a hidden check's call (guarded), uses one *channel*: a function renamed
-after the inputs, a line number, the length of a list or tuple, the number of axes or
-the shape of an array, the index of the first wrong entry, an exception class made at
-run time (its name, ``__module__`` and ``__qualname__``), a warning, printed output or
-an exception's message, the status its process exits with or the signal that ends it; or
-keeps the inputs and lets a later cell fail with them (``LATER``), or hands them to a later
-test's visible check (``LATER_TESTS``). Every marker is built at run time (never written in the
+Each answers the visible checks honestly (their calls carry no guard) and, on a hidden
+check's call (guarded), uses one *channel*: a function renamed after the inputs, a line
+number, the length of a list or tuple, the number of axes or the shape of an array, the
+index of the first wrong entry, an exception class made at run time (its name,
+``__module__`` and ``__qualname__``), a warning, printed output or an exception's
+message, the status its process exits with or the signal that ends it; or keeps the
+inputs and lets a later cell fail with them (``LATER``), or hands them to a later test's
+visible check (``LATER_TESTS``). Every marker is built at run time (never written in the
 source, which the autograded notebook keeps), so finding one in the grader's output
 means it was carried there. Used by ``tests/test_grader_leaks.py``."""
 
