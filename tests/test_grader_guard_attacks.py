@@ -43,13 +43,14 @@ DESERVED = {
     "n10_verbatim_same_cell": 9, "a11_mkldnn_pointwise": 4, "a12_cdist_matmul": 7,
     "a13_edited_copy": 7, "a14_table_at_cell_time": 7, "a15_table_on_first_call": 9,
     "a16_table_in_a_signal_handler": 9, "a17_finalizer_outside_the_profiler": 9,
-    "a18_finalizer_inside_the_profiler": 0,
+    "a18_finalizer_inside_the_profiler": 0, "a19_runtime_hooks": 0,
 }
 #: Attacks that must not score whatever the review scan says: the sandbox itself denies
 #: them what they need (a13: the reference's source, to edit a copy of it; a17, a18: a
-#: moment when the collector runs the submission's finalizers unwatched).
+#: moment when the collector runs the submission's finalizers unwatched; a19: the
+#: runtime's own reading of a request, where hooks the submission set ran unwatched).
 DENIED = ("a13_edited_copy", "a17_finalizer_outside_the_profiler",
-          "a18_finalizer_inside_the_profiler")
+          "a18_finalizer_inside_the_profiler", "a19_runtime_hooks")
 #: The instructor's solutions and honest answers in other styles (einsum over sliding
 #: windows, im2col, as_strided, np.add.at, dataclasses, attribute tables, fractions...).
 HONEST = [(a, p.stem) for a in ASSIGNMENTS for p in sorted((CORPUS / a).glob("*.py"))
@@ -156,5 +157,13 @@ def test_honest_code_gets_full_marks_and_no_flag(graded, assignment, name):
                                         ("a16_table_in_a_signal_handler", "in ")])
 def test_code_that_calls_a_reference_outside_a_graded_call_is_flagged_by_the_guard(
         graded, name, where):
-    notes = graded("ps01_convolution")[name]["notes"]
+    result = graded("ps01_convolution")[name]
+    notes = result["notes"]
+    if name == "a16_table_in_a_signal_handler":
+        # the timer may fire while a hidden call's request is read: that call's hit
+        status = {t["grade_id"]: t["status"] for nb in result["notebooks"]
+                  for t in nb["tests"]}["test_conv_output_size"]
+        assert status == "forbidden" or any("which grading forbids, in " in n
+                                            for n in notes), (status, notes)
+        return
     assert any(f"which grading forbids, {where}" in n for n in notes), notes

@@ -623,3 +623,55 @@ def test_a_guard_with_other_operators_keeps_what_was_resolved():
     assert g.intact() and f.intact()
     g.codes.clear()  # each has its own state
     assert not g.intact() and f.intact() and f.codes
+
+
+def test_a_watch_inside_another_leaves_torchs_dispatch_modes_as_it_found_them():
+    """The sandbox's long-lived watch holds every guarded call's: the outer profiler sees
+    the inner watch start and end its torch mode, and must not start another (which
+    stayed pushed, and every later operator went through a dozen Python modes)."""
+    import torch
+
+    depth = torch._C._len_torch_dispatch_stack
+    outer = guards.Forbidden(["cnnbook.shapes.conv_output_size"])
+    inner = outer.with_ops(["*"])
+    before = depth()
+    with guards.watch(outer, collect_only_inside=True) as outer_hits:
+        for _ in range(3):
+            with guards.watch(inner, collect_only_inside=True) as hits:
+                assert depth() == before + 1
+                torch.zeros(2) + 1
+            assert hits == [guards.A_TORCH_OPERATOR] and depth() == before
+        torch.zeros(2) + 1  # the outer watch forbids no operator
+    assert depth() == before and guards.TAMPERING not in outer_hits
+
+
+def test_no_collection_runs_while_a_watch_is_set_up_taken_down_or_profiling():
+    """A finalizer the collector runs there runs where the profiler sees nothing: inside
+    the profile function, or in the watch's own frame before or after it profiles."""
+    import gc
+    import traceback
+
+    stacks = []
+
+    class Late:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            stacks.append({f.name for f in traceback.extract_stack()})
+
+    forbidden = guards.Forbidden(["cnnbook.shapes.conv_output_size"])
+    old = gc.get_threshold()
+    gc.set_threshold(1, 1, 1)
+    try:
+        for _ in range(20):
+            Late()
+            with guards.watch(forbidden):
+                for _ in range(20):
+                    Late()
+                    len([])  # a call: the profile function runs, and allocates
+    finally:
+        gc.set_threshold(*old)
+        gc.collect()
+    assert len(stacks) > 100  # the collector did run, often
+    assert not [s for s in stacks if s & {"profile", "look", "watch"}]

@@ -29,6 +29,7 @@ import dis
 import gc
 import hashlib
 import importlib
+import signal
 import sys
 import threading
 import types
@@ -346,6 +347,7 @@ class _Watch:
         self.hits: list = []
         self.mode = None
         self.mode_failed = False
+        self.mode_starting = False
 
     def hit(self, name: str) -> None:
         if name not in self.hits:
@@ -355,9 +357,18 @@ class _Watch:
         """Push the dispatcher guard once torch is imported (it may be imported during
         the call itself); its hits go to ``tally`` too (the watch's own record)."""
         torch = sys.modules.get("torch")
-        if (self.mode is not None or self.mode_failed or not self.forbidden.ops
-                or torch is None or not _ready(torch)):
+        if (self.mode is not None or self.mode_failed or self.mode_starting
+                or not self.forbidden.ops or torch is None or not _ready(torch)):
             return
+        # An outer watch's profiler sees this function's own calls (the mode's class and
+        # constructor) and would start a second mode, pushed and never popped.
+        self.mode_starting = True
+        try:
+            self._push_torch_mode(torch, tally)
+        finally:
+            self.mode_starting = False
+
+    def _push_torch_mode(self, torch, tally) -> None:
         try:
             from torch.utils._python_dispatch import TorchDispatchMode
         except ImportError:
@@ -377,8 +388,9 @@ class _Watch:
                         tally.append(name)
                 return func(*args, **(kwargs or {}))
 
-        self.mode = _ReferenceOps()
-        self.mode.__enter__()
+        mode = _ReferenceOps()
+        mode.__enter__()
+        self.mode = mode
 
     def stop_torch_mode(self) -> None:
         if self.mode is not None:
@@ -528,8 +540,11 @@ def watch(forbidden: Forbidden, remote: bool = False, collect_only_inside: bool 
         with _remote_watch(forbidden) as hits:
             yield hits
         return
+    # No signal handler and no collection (finalizers) while the profiler is being put in
+    # place or taken away: the submission's code would run there unseen.
     collecting = gc.isenabled() or collect_only_inside
     gc.disable()
+    mask = _block_signals()
     w = _Watch(forbidden)
     hits = w.hits
     stack = _stack()
@@ -548,18 +563,20 @@ def watch(forbidden: Forbidden, remote: bool = False, collect_only_inside: bool 
     _setprofile(profile)
     if collecting:
         gc.enable()
+    _restore_signals(mask)
     try:
         yield hits
     finally:
         gc.disable()
+        mask = _block_signals()
         tampered = _tampered(w, forbidden, stack, profile)
         _setprofile(None)
         w.stop_torch_mode()  # unwatched: the guard's own pop of its mode is no tampering
+        if w in stack:  # before an outer watch's profiler is back: it acts for stack[-1]
+            stack.remove(w)
         _setprofile(previous)
         if tracer is not None:
             _settrace(tracer)
-        if w in stack:
-            stack.remove(w)
         if tampered or any(name not in hits for name in tally):
             tampered = True
         if w.hits is not hits:
@@ -574,6 +591,24 @@ def watch(forbidden: Forbidden, remote: bool = False, collect_only_inside: bool 
                 stack[-1].hit(name)
         if collecting and not collect_only_inside:
             gc.enable()
+        _restore_signals(mask)
+
+
+def _block_signals():
+    """Block every signal in this thread; the mask before (None where signals cannot be
+    masked). A handler pending already runs here, where the profiler in place sees it."""
+    try:
+        return signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _restore_signals(mask) -> None:
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+_SIGNALS = signal.valid_signals() if hasattr(signal, "valid_signals") else set()
 
 
 _WATCH_CODE = watch.__wrapped__.__code__
@@ -602,6 +637,21 @@ def armed():
     grader's proxies arm the sandbox with it when a check calls across)."""
     stack = getattr(_LOCAL, "stack", None)
     return stack[-1].forbidden if stack else None
+
+
+def current_profile():
+    """The profile function installed now (that of the innermost watch)."""
+    return _getprofile()
+
+
+def reinstate(profile) -> bool:
+    """Put ``profile`` back if something replaced or removed it; True when it had to (a
+    long-lived watch's check that it still watches, with the functions as they were at
+    import)."""
+    if _getprofile() is profile:
+        return False
+    _setprofile(profile)
+    return True
 
 
 def known_hit(name, names, ops) -> str:

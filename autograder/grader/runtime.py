@@ -718,8 +718,10 @@ class Server:
         self.mark = 1
         self.max_bytes = int(limits.get("transfer", 1 << 30))
         self.secured = secured
-        #: the hits of the watch the running request is under (:meth:`serve`), or None
-        self.reached = None
+        #: what the submission's code reached outside guarded calls, since the last reply
+        self.reached: list = []
+        #: what it reached while a guarded call's request was read (that call's hits)
+        self.carried: list = []
 
     # values ---------------------------------------------------------------
 
@@ -766,42 +768,43 @@ class Server:
         header["out_total"] = total
         if self.reached:
             header["flag"] = [str(h)[:200] for h in self.reached[:10]]
+            self.reached.clear()
         wire.send_frame(self.sock, header, bufs)
 
     # loop -----------------------------------------------------------------
 
     def serve(self) -> None:
-        """Answer requests. Every one that runs no guarded call runs under the manifest's
-        guard (:data:`CELL_GUARD`), its hits going back as ``"flag"``: the submission's
-        code runs in cells, in the visible checks' calls, in its finalizers and in
-        whatever it hooked (``np.random.seed``), and could call a reference there and
-        keep the results. Signals stay blocked between requests, so a handler the
-        submission set runs only inside one, watched; so does the garbage collector, and
-        with it the submission's finalizers (:func:`guards.watch`)."""
-        every = signal.valid_signals()
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, every)
-        if CELL_GUARD is not None:  # the collector runs only under a watch (its finalizers)
-            gc.disable()
-        while True:
-            try:
-                req, bufs = wire.recv_frame(self.sock, max_bytes=self.max_bytes)
-            except wire.PeerClosed:
-                return
-            op = req.get("op")
-            if op == "exit":
-                return
-            guard = CELL_GUARD if type(req.get("guard")) is not dict else None
-            with (guards.watch(guard, collect_only_inside=True) if guard is not None
-                  else contextlib.nullcontext([])) as hits:
-                self.reached = hits
+        """Answer requests, all of it under the manifest's guard (:data:`CELL_GUARD`), from
+        before the first request is read: the submission's code runs in cells and in the
+        visible checks' calls, and also wherever it hooked what this loop calls
+        (``json.loads`` reading a request, ``np.frombuffer`` decoding one, a signal
+        handler, a finalizer), and could call a reference there and keep the results.
+        What it reaches goes back with the next reply as ``"flag"``; reached while a
+        guarded call's request was read, it counts as that call's. A guarded call runs
+        under its own watch inside this one."""
+        with (guards.watch(CELL_GUARD, collect_only_inside=True) if CELL_GUARD is not None
+              else contextlib.nullcontext([])) as hits:
+            self.reached = hits
+            profile = guards.current_profile()
+            while True:
                 try:
-                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                    req, bufs = wire.recv_frame(self.sock, max_bytes=self.max_bytes)
+                except wire.PeerClosed:
+                    return
+                if CELL_GUARD is not None and guards.reinstate(profile):
+                    hits.append(guards.TAMPERING)  # the watch was switched off meanwhile
+                op = req.get("op")
+                if op == "exit":
+                    return
+                if type(req.get("guard")) is dict:  # read for a guarded call: its hits
+                    self.carried = list(hits)
+                    hits.clear()
+                try:
                     self.dispatch(op, req, bufs)
                 except BaseException as exc:  # noqa: BLE001 - anything the submission raises
                     self._fail(exc)
-                finally:  # still watched: a signal from now on waits for the next request
-                    mask = signal.pthread_sigmask(signal.SIG_BLOCK, every)
-                    self.reached = None
+                finally:
+                    self.carried = []
 
     def _fail(self, exc, extra=None, bufs=()) -> None:
         """Reply with the exception ``exc`` (or, a dict, what :func:`_error_info` made of it)."""
@@ -837,17 +840,22 @@ class Server:
         submission's code (an array subclass's methods), and no collection runs between
         the encoding and the reply (a finalizer could fill the result in unwatched)."""
         memo: list = []
-        args = wire.decode(req["v"], bufs, self._resolve, memo=memo) if "v" in req else None
-        snaps = [_snapshot(o) for o in memo]
         forbidden = self._guard(req)
         collecting = gc.isenabled()
+        outer = list(self.reached)  # a guarded call's hits are its own, not flags
         try:
             with (guards.watch(forbidden, collect_only_inside=True) if forbidden is not None
                   else contextlib.nullcontext([])) as hits:
-                try:
+                hits.extend(h for h in self.carried if h not in hits)
+                try:  # decoding may run what the submission hooked (np.frombuffer): watched
+                    args = wire.decode(req["v"], bufs, self._resolve, memo=memo) \
+                        if "v" in req else None
+                    snaps = [_snapshot(o) for o in memo]
                     reply, out = self._outcome(body, args, memo, snaps)
                 finally:
                     gc.disable()
+            if forbidden is not None:
+                self.reached[:] = outer
             if hits:
                 reply["fx"] = [str(h)[:200] for h in hits[:10]]
             if reply.get("ok"):
