@@ -154,16 +154,15 @@ def test_honest_code_gets_full_marks_and_no_flag(graded, assignment, name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name,where", [("a14_table_at_cell_time", "in cell"),
                                         ("a15_table_on_first_call", "in the calls of"),
-                                        ("a16_table_in_a_signal_handler", "in ")])
+                                        ("a16_table_in_a_signal_handler", "in cell")])
 def test_code_that_calls_a_reference_outside_a_graded_call_is_flagged_by_the_guard(
         graded, name, where):
     result = graded("ps01_convolution")[name]
     notes = result["notes"]
     if name == "a16_table_in_a_signal_handler":
-        # the timer may fire while a hidden call's request is read: that call's hit
-        status = {t["grade_id"]: t["status"] for nb in result["notebooks"]
-                  for t in nb["tests"]}["test_conv_output_size"]
-        assert status == "forbidden" or any("which grading forbids, in " in n
-                                            for n in notes), (status, notes)
+        # CPython may run the handler anywhere, the guard's profile function included:
+        # the handler itself is flagged, from the cell that set it
+        assert any(n.startswith("uses a signal handler of its own") and "in cell" in n
+                   for n in notes), notes
         return
     assert any(f"which grading forbids, {where}" in n for n in notes), notes

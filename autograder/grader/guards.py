@@ -41,6 +41,9 @@ __all__ = ["ANY_OP", "Forbidden", "armed", "fingerprint", "record", "watch"]
 #: operator and name it after what it read).
 ANY_OP = "*"
 A_TORCH_OPERATOR = "torch (a NumPy-only task reaches no torch operator)"
+#: A signal handler in Python: CPython may run it inside the guard's profile function,
+#: where nothing is watched.
+A_SIGNAL_HANDLER = "a signal handler of its own (it may run where the guard sees nothing)"
 
 
 # ---------------------------------------------------------------------------
@@ -654,11 +657,25 @@ def reinstate(profile) -> bool:
     return True
 
 
+def python_signal_handlers() -> bool:
+    """Whether a signal has a handler written in Python (not a builtin, not ignored or
+    the default): CPython runs it between any two bytecodes, the guard's profile
+    function's included, where nothing is profiled."""
+    for sig in _SIGNALS:
+        try:
+            handler = signal.getsignal(sig)
+        except (OSError, ValueError):
+            continue
+        if callable(handler) and not isinstance(handler, types.BuiltinFunctionType):
+            return True
+    return False
+
+
 def known_hit(name, names, ops) -> str:
     """``name`` when a guard for ``names`` and ``ops`` can record it, else
     :data:`TAMPERING` (see :meth:`Forbidden.known`)."""
-    return name if name in names or name in ops or name in (TAMPERING, A_TORCH_OPERATOR) \
-        else TAMPERING
+    return name if name in names or name in ops or name in (
+        TAMPERING, A_TORCH_OPERATOR, A_SIGNAL_HANDLER) else TAMPERING
 
 
 def record(names) -> None:

@@ -722,6 +722,8 @@ class Server:
         self.reached: list = []
         #: what it reached while a guarded call's request was read (that call's hits)
         self.carried: list = []
+        #: a signal handler of the submission's was reported (:func:`guards.python_signal_handlers`)
+        self.handler_seen = False
 
     # values ---------------------------------------------------------------
 
@@ -766,6 +768,10 @@ class Server:
         text, total = self.out.take()
         header["out"] = text
         header["out_total"] = total
+        if CELL_GUARD is not None and not self.handler_seen and \
+                guards.python_signal_handlers():
+            self.handler_seen = True  # reported once, with the reply it was set before
+            self.reached.append(guards.A_SIGNAL_HANDLER)
         if self.reached:
             header["flag"] = [str(h)[:200] for h in self.reached[:10]]
             self.reached.clear()
