@@ -406,20 +406,20 @@ class _Runner:
     def drop_process(self) -> None:
         """Close the process in use (the zygote forks one student process at a time)."""
         if self.proc is not None:
-            try:
-                self.proc.close()
-            except SandboxUnavailable:
-                pass
+            _close(self.proc)
             self.proc = None
 
     def close(self):
-        if self.proc is not None:
-            try:
-                self.proc.close()
-            except SandboxUnavailable:
-                pass
+        self.drop_process()
         if self.zygote is not None:
             POOL.release(self.zygote)
+
+
+def _close(proc) -> None:
+    try:
+        proc.close()
+    except SandboxUnavailable:
+        pass
 
 
 def _cpu_label(lim) -> str:
@@ -620,10 +620,7 @@ class _Notebook:
                             ECHO_HIDDEN + "; run without the hidden tests, they pass, so "
                             "the failure depends on what those tests did")
         finally:
-            try:
-                proc.close()
-            except SandboxUnavailable:
-                pass
+            _close(proc)
 
 
 def _failed_notebook(nb_spec, why: str, status=NotebookStatus.UNREADABLE) -> NotebookResult:

@@ -29,6 +29,7 @@ import dis
 import gc
 import hashlib
 import importlib
+import _signal
 import signal
 import sys
 import threading
@@ -612,6 +613,8 @@ def _restore_signals(mask) -> None:
 
 
 _SIGNALS = signal.valid_signals() if hasattr(signal, "valid_signals") else set()
+_SIGNAL_NUMBERS = tuple(sorted(int(s) for s in _SIGNALS))
+_getsignal = _signal.getsignal
 
 
 _WATCH_CODE = watch.__wrapped__.__code__
@@ -661,9 +664,9 @@ def python_signal_handlers() -> bool:
     """Whether a signal has a handler written in Python (not a builtin, not ignored or
     the default): CPython runs it between any two bytecodes, the guard's profile
     function's included, where nothing is profiled."""
-    for sig in _SIGNALS:
+    for sig in _SIGNAL_NUMBERS:  # the C function: no enum conversion per signal, per reply
         try:
-            handler = signal.getsignal(sig)
+            handler = _getsignal(sig)
         except (OSError, ValueError):
             continue
         if callable(handler) and not isinstance(handler, types.BuiltinFunctionType):
