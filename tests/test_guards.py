@@ -661,17 +661,97 @@ def test_no_collection_runs_while_a_watch_is_set_up_taken_down_or_profiling():
             stacks.append({f.name for f in traceback.extract_stack()})
 
     forbidden = guards.Forbidden(["cnnbook.shapes.conv_output_size"])
+    ns: dict = {}  # the reference's shape: the profile function fingerprints it
+    exec("def same_shape(a, b, c=1, d=0, e=1, f=False):\n    return a\n", ns)
+    assert guards._shape(ns["same_shape"].__code__) in forbidden.shapes
     old = gc.get_threshold()
     gc.set_threshold(1, 1, 1)
     try:
-        for _ in range(20):
+        for i in range(20):
             Late()
             with guards.watch(forbidden):
-                for _ in range(20):
+                for j in range(20):
+                    # garbage, then the profile function runs before anything else allocates
                     Late()
-                    len([])  # a call: the profile function runs, and allocates
+                    ns["same_shape"](1, 2)  # code seen before
+                    Late()
+                    len(ns)  # a built-in
+                    exec(f"def f{j}(a, b, c=1, d=0, e=1, f=False):\n    return {j}\n",
+                         ns)  # new code of the reference's shape: a fingerprint
+                    Late()
+                    ns[f"f{j}"](i, j)
+                    sys.modules[f"_imported_{i}_{j}"] = None  # a module imported
+                    Late()
+                    ns["same_shape"](1, 2)
     finally:
+        for name in [n for n in sys.modules if n.startswith("_imported_")]:
+            del sys.modules[name]
         gc.set_threshold(*old)
         gc.collect()
     assert len(stacks) > 100  # the collector did run, often
-    assert not [s for s in stacks if s & {"profile", "look", "watch"}]
+    profiler = {c.co_name for c in guards._profiler.__code__.co_consts
+                if isinstance(c, type(guards._profiler.__code__))}
+    assert {"profile", "update", "fingerprinted"} <= profiler
+    assert not [s for s in stacks if s & (profiler | {"watch"})]
+
+
+def _profile_state(name: str):
+    """What the installed profile function keeps in its closure under ``name``."""
+    def cells(fn):
+        return dict(zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__)))
+
+    profile = sys.getprofile()
+    found = cells(profile)
+    for inner in list(found.values()):
+        if callable(inner) and getattr(inner, "__closure__", None):
+            found.update(cells(inner))
+    return found[name]
+
+
+@pytest.mark.parametrize("poison", ["the reference's code", "another key", "another value",
+                                    "a fake built-in"])
+def test_the_profile_functions_own_caches_cannot_hide_a_reference(poison):
+    """The profile function keeps codes it has seen that are no reference, and the
+    built-ins it looks for, where a submission can reach them (its closure)."""
+    forbidden = guards.Forbidden([CONV])
+    x, w, b = _args()
+
+    def attack():
+        clean, special = _profile_state("clean"), _profile_state("special")
+        code = cnnbook.numpy.conv2d_forward.__code__
+        if poison == "the reference's code":
+            clean[id(code)] = code  # checked after the reference's own codes: no effect
+        elif poison == "another key":
+            clean["a key"] = code
+        elif poison == "another value":
+            clean[id(code) + 1] = "not a code"
+        else:
+            special[id(len)] = "not an entry"
+        len([])
+        return cnnbook.numpy.conv2d_forward(x, w, b)
+
+    hits = _hits(forbidden, attack)
+    assert CONV in hits
+    assert (guards.TAMPERING in hits) == (poison != "the reference's code"), hits
+
+
+@pytest.mark.parametrize("table", ["codes", "own", "builtins", "shapes"])
+def test_an_entry_added_to_the_resolved_references_is_tampering(table):
+    """The profile function reads these tables; an entry of the submission's would have
+    its methods (``__eq__``, ``__getitem__``) run inside it, where nothing is watched."""
+    forbidden = guards.Forbidden([CONV])
+
+    class Sly(int):
+        def __eq__(self, other):
+            return NotImplemented
+
+        __hash__ = int.__hash__
+
+    def attack():
+        t = getattr(forbidden, table)
+        if table == "shapes":
+            t.add(Sly(7))
+        else:
+            t[Sly(7)] = ("a", "b")
+    assert guards.TAMPERING in _hits(forbidden, attack)
+    assert not forbidden.intact()

@@ -101,11 +101,13 @@ for _op in _NAME_OPS:
     _KIND[_op] = 3 + _NAME_SHIFT.get(_op, 0)
 
 
-def _shape(code: types.CodeType) -> tuple:
+def _shape(code: types.CodeType) -> int:
     """The part of a fingerprint read without decoding the code: two codes of different
-    shapes never share a fingerprint, so most codes need no fingerprint at all."""
-    return (code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
-            code.co_flags & 0xFF)
+    shapes never share a fingerprint, so most codes need no fingerprint at all. An int,
+    not a tuple: the profile function computes it for every call, and must allocate
+    nothing the collector tracks (see :func:`_profiler`)."""
+    return (code.co_argcount | code.co_posonlyargcount << 16 | code.co_kwonlyargcount << 32
+            | (code.co_flags & 0xFF) << 48)
 
 
 def _instructions(raw: bytes) -> list:
@@ -300,32 +302,27 @@ class Forbidden:
         seal["codes"] = dict(self.codes)
         seal["own"] = dict(self.own)
         seal["shapes"] = frozenset(self.shapes)
-        seal["builtins"] = {k: v[1] for k, v in self.builtins.items()}
+        seal["builtins"] = dict(self.builtins)
         seal.setdefault("resolved", set()).add(name)
         return True
 
     def intact(self) -> bool:
-        """Whether everything resolved is still here: no fingerprint or built-in removed
-        or renamed, no name dropped from the ones still to look for. Code in the same
-        process that empties ``codes`` (to call a reference unseen) is caught here."""
+        """Whether everything resolved is still here, and nothing else: no fingerprint or
+        built-in removed, renamed or added, no name dropped from the ones still to look
+        for. Code in the same process that empties ``codes`` (to call a reference unseen)
+        or adds an entry of its own (whose methods the profile function would run) is
+        caught here."""
         try:
             seal = self._seal
             if type(seal) is not dict or any(type(d) is not dict for d in (
                     self.codes, self.own, self.builtins)) or type(self._pending) is not set:
                 return False
-            codes, builtins = seal.get("codes", {}), seal.get("builtins", {})
-            if any(self.codes.get(k) != v for k, v in codes.items()):
+            # compared in C, entry by entry: nothing removed, renamed or added
+            if self.codes != seal.get("codes", {}) or self.own != seal.get("own", {}) \
+                    or type(self.shapes) is not set or self.shapes != seal.get("shapes", set()) \
+                    or self.builtins != seal.get("builtins", {}):
                 return False
-            if any(self.own.get(k) != v for k, v in seal.get("own", {}).items()):
-                return False
-            if type(self.shapes) is not set or not seal.get("shapes", frozenset()) <= self.shapes:
-                return False
-            if any(self.builtins.get(k, (None, None))[1] != v for k, v in builtins.items()):
-                return False
-            resolved = seal.get("resolved", set())
-            if any(name not in resolved and name not in self._pending for name in self.names):
-                return False
-            return True
+            return set(self.names) <= seal.get("resolved", set()) | self._pending
         except Exception:  # noqa: BLE001 - state replaced by something that misbehaves
             return False
 
@@ -425,85 +422,169 @@ def _stack() -> list:
 TAMPERING = "the reference-call guard itself (switched off or changed during the call)"
 
 
-#: id(code) -> (code, fingerprint), for every code a watch in this process has seen: a
-#: code object never changes, so its fingerprint is computed once, not once per watch.
-#: Emptied when full (code made at run time could otherwise fill it).
+#: id(code) -> (code, fingerprint), for every code of a reference's shape a watch in this
+#: process has seen: a code object never changes, so its fingerprint is computed once,
+#: not once per watch. Never emptied (what it frees could run the submission's code
+#: inside the profile function); once full, fingerprints are no longer kept.
 _FINGERPRINTS: dict = {}
 _FINGERPRINTS_MAX = 50_000
 
 
-def _mode_switches() -> frozenset:
-    torch = sys.modules.get("torch")
-    found = [getattr(getattr(torch, "_C", None), n, None) for n in _MODE_SWITCHES]
-    return frozenset(id(f) for f in found if f is not None)
+def _switches(ops) -> list:
+    """The functions that switch the guard off: the profiler's and tracer's setters, and
+    with ``ops`` torch's switches of its dispatch-mode stack, once torch is imported."""
+    found = [_setprofile, sys.setprofile, _settrace, sys.settrace]
+    if ops:
+        torch_c = getattr(sys.modules.get("torch"), "_C", None)
+        found += [getattr(torch_c, n, None) for n in _MODE_SWITCHES]
+    return [f for f in found if f is not None]
 
 
-def _profiler(stack, tally):
-    """The profile function of one watch. What it reads is bound here, not looked up
-    in the module: replacing ``_local`` or the module's functions does not blind it.
-    Only calls are looked at; a return costs one comparison. It calls no other profiler:
-    CPython watches nothing while a profile function runs, so a reference called from a
-    profiler the submission installed would go unseen."""
+def _profiler(mine, stack, tally):
+    """The profile function of the watch ``mine``, and a check that its own state is
+    sound. What it reads is bound here, not looked up in the module or on the watch:
+    replacing ``_local``, the module's functions or the watch's attributes does not
+    blind it. Only calls are looked at; a return costs one lookup. It calls no other
+    profiler: CPython watches nothing while a profile function runs, so a reference
+    called from a profiler the submission installed would go unseen.
+
+    For the same reason nothing of the submission's may run in here: no collection (its
+    finalizers), no object freed, no method of an object it made. The common path, a
+    call to code seen before or of another shape than every reference's, allocates
+    nothing the collector tracks, so it cannot start one; the rest (a fingerprint, a
+    module imported since, torch's mode) runs with the collector off; what the caches
+    hold is never dropped; an entry is used only if it is what the guard stores. The
+    sandbox's whole serve loop runs under this function: the common path is a few
+    lookups."""
     modules, fp, shape = sys.modules, fingerprint, _shape
     collecting, stop, resume = gc.isenabled, gc.disable, gc.enable
-    switches = (_setprofile, sys.setprofile, _settrace, sys.settrace)
+    forbidden, hits = mine.forbidden, mine.hits
+    own, shapes, codes, builtins = (forbidden.own, forbidden.shapes, forbidden.codes,
+                                    forbidden.builtins)
     cache, limit = _FINGERPRINTS, _FINGERPRINTS_MAX
-    modes = [len(modules), _mode_switches()]
+    calls = frozenset(("call", "c_call"))
+    # id(code) -> code, for code that is no reference (held, so an id is never reused)
+    clean: dict = {}
+    retired: list = []  # what `clean` held before a reference was found: never freed here
+    # id(built-in) -> (built-in, hit): the forbidden built-ins, and the switches
+    # (TAMPERING, unless watch() itself calls them)
+    special: dict = {}
+    # len(sys.modules) when the state above was brought up to date (-1: again at the
+    # next call), and len(codes) when `clean` was
+    seen = [-1, -1]
 
-    def code_name(forbidden, code):
-        entry = forbidden.own.get(id(code))  # the reference's own code: no fingerprint needed
-        if entry is not None and entry[0] is code:
-            return entry[1]
-        if shape(code) not in forbidden.shapes:
-            return None
+    def collector_off(fn, *args):
+        if not collecting():
+            return fn(*args)
+        stop()
+        try:
+            return fn(*args)
+        finally:
+            resume()
+
+    def update():
+        """Bring the state up to date with what was imported since the last call."""
+        forbidden.refresh()
+        mine.start_torch_mode(tally)
+        if seen[1] != len(codes) and clean:  # a reference found since: look again
+            retired.append(dict(clean))
+            clean.clear()
+        seen[1] = len(codes)
+        special.update((k, v) for k, v in list(builtins.items())  # only what _resolve stores
+                       if type(k) is int and type(v) is tuple)
+        for f in _switches(forbidden.ops):
+            special.setdefault(id(f), (f, TAMPERING))
+        unsettled = forbidden._modules == -1 or (
+            forbidden.ops and mine.mode is None and not mine.mode_failed and "torch" in modules)
+        seen[0] = -1 if unsettled else len(modules)
+
+    def fingerprinted(code):
         entry = cache.get(id(code))
-        if entry is None or entry[0] is not code:
-            if len(cache) >= limit:
-                cache.clear()
-            entry = cache[id(code)] = (code, fp(code))
-        return forbidden.codes.get(entry[1])
+        if type(entry) is tuple and entry[0] is code:
+            return entry[1]
+        found = fp(code)
+        if len(cache) < limit:  # full: computed again each time, never dropped
+            cache[id(code)] = (code, found)
+        return found
+
+    def record(name):
+        if type(name) is not str:
+            name = TAMPERING
+        if name not in hits:
+            hits.append(name)
+        if name not in tally:
+            tally.append(name)
 
     def profile(frame, event, arg):
-        if stack and (event == "call" or event == "c_call"):
-            # No collection in here: CPython profiles nothing inside this function, and
-            # what it allocates could start one whose finalizers (the submission's) would
-            # run unseen.
-            if collecting():
-                stop()
-                try:
-                    look(frame, event, arg)
-                finally:
-                    resume()
-            else:
-                look(frame, event, arg)
-
-    def look(frame, event, arg):
-        w = stack[-1]
-        forbidden = w.forbidden
-        if forbidden.refresh() or (w.mode is None and forbidden.ops
-                                   and not w.mode_failed and "torch" in modules):
-            w.start_torch_mode(tally)
+        if event not in calls or not stack:
+            return
+        if stack[-1] is not mine:  # a remote watch inside this one, or tampering
+            collector_off(other, frame, event, arg)
+            return
+        if seen[0] != len(modules):
+            collector_off(update)
         if event == "call":
-            name = code_name(forbidden, frame.f_code)
-            if name is not None:
-                w.hit(name)
-                if name not in tally:
-                    tally.append(name)
+            code = frame.f_code
+            key = id(code)
+            entry = own.get(key)  # the reference's own code, first: `clean` can be reached
+            if entry is not None and type(entry) is tuple and entry[0] is code:
+                record(entry[1])
+            elif clean.get(key) is code:
+                return
+            elif shape(code) in shapes and (name := codes.get(
+                    collector_off(fingerprinted, code))) is not None:
+                record(name)
+            elif len(clean) < limit:
+                clean[key] = code
+            return
+        entry = special.get(id(arg))
+        if entry is not None and type(entry) is tuple and entry[0] is arg and (
+                entry[1] is not TAMPERING or frame.f_code is not _WATCH_CODE):
+            record(entry[1])
+
+    def other(frame, event, arg):
+        """The innermost watch is another's (a remote watch inside this one): act for
+        it, the slow way; its hits are this watch's too."""
+        w = stack[-1]
+        if type(w) is not _Watch or type(w.forbidden) is not Forbidden:
+            record(TAMPERING)
+            return
+        f = w.forbidden
+        f.refresh()
+        w.start_torch_mode(tally)
+        name, code = None, frame.f_code
+        if event == "call":
+            entry = f.own.get(id(code))
+            if type(entry) is tuple and entry[0] is code:
+                name = entry[1]
+            elif shape(code) in f.shapes:
+                name = f.codes.get(fingerprinted(code))
         else:
-            entry = forbidden.builtins.get(id(arg))
-            if entry is not None and entry[0] is arg:
-                w.hit(entry[1])
-                if entry[1] not in tally:
-                    tally.append(entry[1])
-            else:
-                if modes[0] != len(modules):  # torch may have been imported since
-                    modes[:] = [len(modules), _mode_switches()]
-                if (arg in switches or (forbidden.ops and id(arg) in modes[1])) \
-                        and frame.f_code is not _WATCH_CODE:
-                    w.hit(TAMPERING)
-                    tally.append(TAMPERING)
+            entry = f.builtins.get(id(arg))
+            switch = special.get(id(arg))
+            if type(entry) is tuple and entry[0] is arg:
+                name = entry[1]
+            elif type(switch) is tuple and switch[0] is arg and switch[1] is TAMPERING \
+                    and code is not _WATCH_CODE:
+                name = TAMPERING
+        if name is not None:
+            record(name)
+            w.hit(name if type(name) is str else TAMPERING)
+
+    def sound() -> bool:
+        """Whether the caches hold only what the profile function put there: int keys,
+        code (under its own id) and tuples. Read in C, from copies: it runs at the end
+        of every watch, profiled."""
+        try:
+            keys, values = list(clean), list(clean.values())
+            return (set(map(type, keys)) <= {int} and set(map(type, values)) <= {types.CodeType}
+                    and list(map(id, values)) == keys and set(map(type, special)) <= {int}
+                    and set(map(type, special.values())) <= {tuple})
+        except Exception:  # noqa: BLE001 - state replaced by something that misbehaves
+            return False
+
     profile._reference_guard = True
-    return profile
+    return profile, sound
 
 
 def _tampered(w, forbidden, stack, profile) -> bool:
@@ -563,17 +644,17 @@ def watch(forbidden: Forbidden, remote: bool = False, collect_only_inside: bool 
     if tracer is not None:
         _settrace(None)
     w.start_torch_mode(tally)
-    profile = _profiler(stack, tally)
+    profile, sound = _profiler(w, stack, tally)
     _setprofile(profile)
+    _restore_signals(mask)  # before the collector: it allocates
     if collecting:
         gc.enable()
-    _restore_signals(mask)
     try:
         yield hits
     finally:
         gc.disable()
         mask = _block_signals()
-        tampered = _tampered(w, forbidden, stack, profile)
+        tampered = _tampered(w, forbidden, stack, profile) or not sound()
         _setprofile(None)
         w.stop_torch_mode()  # unwatched: the guard's own pop of its mode is no tampering
         if w in stack:  # before an outer watch's profiler is back: it acts for stack[-1]
@@ -593,23 +674,23 @@ def watch(forbidden: Forbidden, remote: bool = False, collect_only_inside: bool 
         if stack:  # an inner watch's hits are the outer one's too
             for name in hits:
                 stack[-1].hit(name)
+        _restore_signals(mask)  # before the collector: it allocates
         if collecting and not collect_only_inside:
             gc.enable()
-        _restore_signals(mask)
 
 
 def _block_signals():
     """Block every signal in this thread; the mask before (None where signals cannot be
     masked). A handler pending already runs here, where the profiler in place sees it."""
     try:
-        return signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        return _signal.pthread_sigmask(_signal.SIG_BLOCK, _SIGNALS)  # C: no enums made
     except (OSError, ValueError, AttributeError):
         return None
 
 
 def _restore_signals(mask) -> None:
     if mask is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, mask)
 
 
 _SIGNALS = signal.valid_signals() if hasattr(signal, "valid_signals") else set()
@@ -664,12 +745,16 @@ def python_signal_handlers() -> bool:
     """Whether a signal has a handler written in Python (not a builtin, not ignored or
     the default): CPython runs it between any two bytecodes, the guard's profile
     function's included, where nothing is profiled."""
-    for sig in _SIGNAL_NUMBERS:  # the C function: no enum conversion per signal, per reply
+    # The C function over ints, and checks that are no calls: it runs on every reply,
+    # profiled (a handler is a function, a method or an object; never an int, None or a
+    # built-in).
+    for sig in _SIGNAL_NUMBERS:
         try:
             handler = _getsignal(sig)
         except (OSError, ValueError):
             continue
-        if callable(handler) and not isinstance(handler, types.BuiltinFunctionType):
+        if handler is not None and type(handler) is not int \
+                and type(handler) is not types.BuiltinFunctionType:
             return True
     return False
 

@@ -830,7 +830,7 @@ class Server:
         names, ops = spec.get("names", []), spec.get("ops", [])
         if type(names) is not list or type(ops) is not list:
             raise wire.ProtocolError("bad guard")
-        key = (tuple(str(n) for n in names), tuple(sorted(str(o) for o in ops)))
+        key = (tuple(map(str, names)), tuple(sorted(map(str, ops))))
         forbidden = FORBIDDEN.get(key)
         if forbidden is None:
             # the zygote's, for the same names: resolved before the submission ran
