@@ -755,3 +755,98 @@ def test_an_entry_added_to_the_resolved_references_is_tampering(table):
             t[Sly(7)] = ("a", "b")
     assert guards.TAMPERING in _hits(forbidden, attack)
     assert not forbidden.intact()
+
+
+def test_the_profile_function_builds_no_object():
+    """A new tuple, list, dict, set, string or function could start a collection inside
+    the profile function, where the submission's finalizers would run unwatched; the
+    slow paths that allocate run with the collector off, entered without arguments."""
+    import dis
+
+    building = {"BUILD_TUPLE", "BUILD_LIST", "BUILD_MAP", "BUILD_SET", "BUILD_SLICE",
+                "BUILD_STRING", "FORMAT_VALUE", "LIST_EXTEND", "CALL_FUNCTION_EX",
+                "MAKE_FUNCTION", "BUILD_CONST_KEY_MAP", "DICT_MERGE", "UNPACK_EX"}
+    profile, _ = guards._profiler(guards._Watch(guards.Forbidden([CONV])), [], [])
+    inner = {c.co_name: c for c in guards._profiler.__code__.co_consts
+             if isinstance(c, type(guards._profiler.__code__))}
+    for code in (profile.__code__, inner["record"], guards._shape.__code__):
+        assert not [i.opname for i in dis.get_instructions(code) if i.opname in building], \
+            code.co_name
+    assert inner["collector_off"].co_argcount == 1 and not inner["collector_off"].co_flags & 4
+
+
+def test_fingerprinting_runs_nothing_of_a_constants():
+    """The profile function fingerprints code the submission made; a constant of its own
+    (put there by ``code.replace``) must not have its ``__repr__`` run."""
+    ran = []
+
+    class Loud:
+        def __repr__(self):
+            ran.append(1)
+            return "loud"
+
+        __str__ = __repr__
+
+    def f(x, w, b, stride=1, padding=0, dilation=1, groups=1):
+        return 12345
+
+    code = f.__code__
+    loud = code.replace(co_consts=tuple(Loud() if c == 12345 else c for c in code.co_consts))
+    assert guards.fingerprint(loud) != guards.fingerprint(code) and not ran
+
+
+def test_resolving_a_late_module_runs_nothing_of_the_submissions(tmp_path):
+    """A forbidden name is looked for again inside the profile function once its module
+    is imported. A module, a spec or a namespace key of the submission's (a property, a
+    module's ``__getattr__``, a key's ``__eq__``) must not run there."""
+    import importlib.machinery
+    import types as t
+
+    ran = []
+
+    class Spec(importlib.machinery.ModuleSpec):
+        @property
+        def _initializing(self):
+            ran.append("spec")
+            return False
+
+    class Key(str):
+        def __eq__(self, other):
+            ran.append("key")
+            return str.__eq__(self, other)
+
+        __hash__ = str.__hash__
+
+    class Odd(t.ModuleType):
+        def __getattr__(self, name):
+            ran.append("module")
+            raise AttributeError(name)
+
+    forbidden = guards.Forbidden(["late_a.reference", "late_b.reference", "late_c.reference"])
+    a = t.ModuleType("late_a")
+    a.__spec__ = Spec("late_a", None)
+    b = t.ModuleType("late_b")
+    vars(b)[Key("reference")] = lambda: None
+    c = Odd("late_c")
+    try:
+        with guards.watch(forbidden) as hits:
+            sys.modules.update({"late_a": a, "late_b": b, "late_c": c})
+            len([])  # an event: the names are looked for again
+    finally:
+        for name in ("late_a", "late_b", "late_c"):
+            sys.modules.pop(name, None)
+    assert ran == [] and hits == []
+
+
+@pytest.mark.parametrize("handler", ["a function", "a bound built-in"])
+def test_a_signal_handler_of_the_submissions_is_seen_whatever_its_type(handler):
+    import signal
+
+    assert not guards.python_signal_handlers()  # the interpreter's own are not counted
+    new = (lambda s, f: None) if handler == "a function" else {"key": 1}.get
+    old = signal.signal(signal.SIGUSR2, new)
+    try:
+        assert guards.python_signal_handlers()
+    finally:
+        signal.signal(signal.SIGUSR2, old)
+    assert not guards.python_signal_handlers()

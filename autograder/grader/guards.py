@@ -62,19 +62,28 @@ if sys.version_info < (3, 12):
     _NAME_SHIFT.pop(dis.opmap.get("LOAD_ATTR"), None)
 
 
+#: The constants a compiler makes, besides code, tuples and frozensets: read by their
+#: exact type (compared by identity), whose repr is the interpreter's own.
+_PLAIN_CONSTS = (str, bytes, float, complex, type(None), type(Ellipsis))
+
+
 def _const_key(const) -> str:
-    if isinstance(const, types.CodeType):
+    """A constant's part of a fingerprint. Nothing of the constant's runs (the profile
+    function fingerprints code the submission made, whose constants may be its objects):
+    a constant of another type than the compiler makes counts by its identity."""
+    kind = type(const)
+    if kind is types.CodeType:
         return "code:" + fingerprint(const)
-    if isinstance(const, (frozenset, set)):  # its repr's order depends on the hash seed
+    if kind is frozenset:  # its repr's order depends on the hash seed
         return repr(sorted(map(_const_key, const)))
-    if isinstance(const, tuple):
+    if kind is tuple:
         return "(" + ",".join(map(_const_key, const)) + ")"
-    if isinstance(const, int):  # hex: an int of any size has one (repr stops at 4300 digits)
-        return f"({type(const).__name__!r}, {const:#x})"
-    try:
-        return repr((type(const).__name__, const))
-    except Exception:  # noqa: BLE001 - no reference holds a constant that cannot be shown
-        return f"({type(const).__name__!r}, ?{id(const)})"
+    if kind is int or kind is bool:  # hex: an int of any size has one (repr stops at 4300 digits)
+        return f"({kind.__name__!r}, {const:#x})"
+    for plain in _PLAIN_CONSTS:
+        if kind is plain:
+            return repr((kind.__name__, const))
+    return f"(?, {id(const)})"
 
 
 #: Opcodes that mean the same for the fingerprint. Python 3.11 compiles ``math.floor(x)``
@@ -172,21 +181,78 @@ def fingerprint(code: types.CodeType) -> str:
 # what is forbidden
 # ---------------------------------------------------------------------------
 
-def _ready(module) -> bool:
-    """Whether a module in ``sys.modules`` has finished importing."""
-    return not getattr(getattr(module, "__spec__", None), "_initializing", False)
+# What the guard reads of modules, classes, specs and functions it is resolving, it reads
+# through these, captured before any submission ran: it may resolve inside its profile
+# function, where nothing of the submission's may run, and a module, a spec or a
+# function's namespace may be the submission's (a property, ``__getattr__``, a key whose
+# ``__eq__`` a lookup would call).
+_ModuleSpec = type(sys.__spec__)
+_module_dict = types.ModuleType.__dict__["__dict__"].__get__
+_class_dict = type.__dict__["__dict__"].__get__
+_function_dict = types.FunctionType.__dict__["__dict__"].__get__
+_spec_dict = _ModuleSpec.__dict__["__dict__"].__get__
+
+
+def _plain(namespace) -> bool:
+    """Whether every key is a str (a lookup compares the keys with equal hashes). Types
+    are compared by identity: hashing or comparing them could run a metaclass's code."""
+    for key in namespace:
+        if type(key) is not str:
+            return False
+    return True
+
+
+def _namespace(obj):
+    """The own namespace of an exact module or of a class, if its keys are plain; else
+    None. Nothing of ``obj``'s runs."""
+    if type(obj) is types.ModuleType:
+        namespace = _module_dict(obj)
+    elif issubclass(type(obj), type):
+        namespace = _class_dict(obj)
+    else:
+        return None
+    return namespace if _plain(namespace) else None
+
+
+def _importing(spec) -> bool:
+    """Whether the module of ``spec`` (importlib's) is still being imported."""
+    state = _spec_dict(spec)
+    return not _plain(state) or state.get("_initializing", False) is not False
+
+
+def _ready(module, waiting=None) -> bool:
+    """Whether a module in ``sys.modules`` has finished importing (one not made by an
+    import, or whose spec is not importlib's, never has). The spec of one still being
+    imported goes to ``waiting``."""
+    namespace = _namespace(module)
+    if namespace is None:
+        return False
+    spec = namespace.get("__spec__")
+    if spec is None:
+        return True
+    if type(spec) is not _ModuleSpec:
+        return False
+    if _importing(spec):
+        if waiting is not None:
+            waiting.append(spec)
+        return False
+    return True
 
 
 _NOT_READY = object()
 
 
-def _lookup(dotted: str, importing: bool):
-    """The object a dotted name refers to, or None. Only ``cnnbook`` (the book's own
-    package) is imported here; another package counts once the submission imported it."""
+def _lookup(dotted: str, importing: bool, waiting=None):
+    """The object a dotted name refers to, :data:`_NOT_READY` while its module is being
+    imported (its spec goes to ``waiting``), or None. Only ``cnnbook`` (the book's own
+    package) is imported here; another package counts once the submission imported it.
+    Attributes are read from namespaces (a lazy package's ``__getattr__`` would import:
+    scipy.signal). The caller checks that ``sys.modules`` is :func:`_plain`."""
     parts = dotted.split(".")
+    modules = sys.modules
     for cut in range(len(parts), 0, -1):
         module_name = ".".join(parts[:cut])
-        module = sys.modules.get(module_name)
+        module = modules.get(module_name)
         if module is None and importing and parts[0] == "cnnbook":
             try:
                 module = importlib.import_module(module_name)
@@ -194,43 +260,48 @@ def _lookup(dotted: str, importing: bool):
                 continue
         if module is None:
             continue
-        if not _ready(module):
+        if not _ready(module, waiting):
             return _NOT_READY
         obj = module
-        try:
-            for attr in parts[cut:]:  # a module's own namespace: a lazy package's
-                obj = vars(obj)[attr] if isinstance(obj, types.ModuleType) \
-                    else getattr(obj, attr)   # __getattr__ would import (scipy.signal)
-        except (AttributeError, KeyError):
-            return None
+        for attr in parts[cut:]:
+            namespace = _namespace(obj)
+            if namespace is None or attr not in namespace:
+                return None
+            obj = namespace[attr]
         return obj
     return None
 
 
 def _functions_of(obj) -> list:
-    """The Python functions a forbidden object stands for."""
-    if isinstance(obj, types.ModuleType):  # its functions, and those it exports from its
-        own = obj.__name__                   # submodules (scipy.signal's come from _signaltools)
-        return [v for v in vars(obj).values() if isinstance(v, types.FunctionType)
-                and (v.__module__ == own or str(v.__module__).startswith(own + "."))]
-    if isinstance(obj, type):
+    """The Python functions a forbidden object stands for (read as :func:`_lookup` reads)."""
+    namespace = _namespace(obj)
+    if type(obj) is types.ModuleType:  # its functions, and those it exports from its
+        own = namespace.get("__name__") if namespace is not None else None  # submodules
+        if type(own) is not str:                          # (scipy.signal's: _signaltools)
+            return []
+        return [v for v in list(namespace.values()) if type(v) is types.FunctionType
+                and type(v.__module__) is str
+                and (v.__module__ == own or v.__module__.startswith(own + "."))]
+    if namespace is not None:  # a class
         out = []
-        for member in vars(obj).values():
-            if isinstance(member, (staticmethod, classmethod)):
+        for member in list(namespace.values()):
+            if type(member) is staticmethod or type(member) is classmethod:
                 member = member.__func__
-            if isinstance(member, property):
+            if type(member) is property:
                 member = member.fget
-            if isinstance(member, types.FunctionType):
+            if type(member) is types.FunctionType:
                 out.append(member)
         return out
     seen, out = set(), []
     while obj is not None and id(obj) not in seen:  # decorators keep __wrapped__
         seen.add(id(obj))
-        if isinstance(obj, types.MethodType):
+        if type(obj) is types.MethodType:
             obj = obj.__func__
-        if isinstance(obj, types.FunctionType):
-            out.append(obj)
-        obj = getattr(obj, "__wrapped__", None)
+        if type(obj) is not types.FunctionType:
+            break
+        out.append(obj)
+        attrs = _function_dict(obj)
+        obj = attrs.get("__wrapped__") if _plain(attrs) else None
     return out
 
 
@@ -254,8 +325,11 @@ class Forbidden:
         self.builtins: dict = {}     # id -> (object, dotted name)
         self._pending: set = set()   # names not found yet (their package not imported)
         self._modules = -1           # len(sys.modules) when they were last looked for
+        self._looked = -1            # the same, also while an import was under way
+        self._waiting: list = []     # the specs of the modules still being imported then
         self._seal: dict = {}        # what was resolved, kept apart: see intact()
-        settled = [self._resolve(name, importing=True) for name in self.names]
+        settled = [self._resolve(name, importing=True) for name in self.names] \
+            if _plain(sys.modules) else [False]
         self._modules = len(sys.modules) if all(settled) else -1
 
     def __bool__(self) -> bool:
@@ -272,6 +346,7 @@ class Forbidden:
         other.codes, other.own = dict(self.codes), dict(self.own)
         other.shapes, other.builtins = set(self.shapes), dict(self.builtins)
         other._pending, other._modules = set(self._pending), self._modules
+        other._looked, other._waiting = self._looked, list(self._waiting)
         other._seal = {k: v.copy() for k, v in self._seal.items()}
         return other
 
@@ -286,7 +361,7 @@ class Forbidden:
 
     def _resolve(self, name: str, importing: bool) -> bool:
         """Add ``name``'s targets; False while its module is still being imported."""
-        obj = _lookup(name, importing)
+        obj = _lookup(name, importing, self._waiting)
         if obj is None or obj is _NOT_READY:
             self._pending.add(name)
             return obj is None
@@ -327,11 +402,18 @@ class Forbidden:
             return False
 
     def refresh(self) -> bool:
-        """Look again for the names not found yet, if a module was imported since; whether
-        anything was imported."""
-        if len(sys.modules) == self._modules:
+        """Look again for the names not found yet, if a module was imported since, or one
+        being imported has finished; whether anything was imported."""
+        count = len(sys.modules)
+        if count == self._modules:
             return False
-        self._modules = len(sys.modules)
+        if count == self._looked and self._waiting and all(map(_importing, self._waiting)):
+            return False  # the same imports still under way: nothing to look for yet
+        self._modules = self._looked = count
+        self._waiting = []
+        if not _plain(sys.modules):
+            self._modules = -1
+            return True
         settled = [self._resolve(name, importing=False) for name in list(self._pending)]
         if not all(settled):
             self._modules = -1  # look again at the next event, once the import is done
@@ -349,6 +431,7 @@ class _Watch:
         self.mode = None
         self.mode_failed = False
         self.mode_starting = False
+        self.torch_spec = None
 
     def hit(self, name: str) -> None:
         if name not in self.hits:
@@ -359,7 +442,15 @@ class _Watch:
         the call itself); its hits go to ``tally`` too (the watch's own record)."""
         torch = sys.modules.get("torch")
         if (self.mode is not None or self.mode_failed or self.mode_starting
-                or not self.forbidden.ops or torch is None or not _ready(torch)):
+                or not self.forbidden.ops or torch is None):
+            return
+        # While torch is imported this runs at every event: its spec, once found, is
+        # quicker to read than its namespace.
+        if self.torch_spec is not None and _importing(self.torch_spec):
+            return
+        waiting: list = []
+        if not _ready(torch, waiting):
+            self.torch_spec = waiting[0] if waiting else None
             return
         # An outer watch's profiler sees this function's own calls (the mode's class and
         # constructor) and would start a second mode, pushed and never popped.
@@ -472,13 +563,19 @@ def _profiler(mine, stack, tally):
     # len(sys.modules) when the state above was brought up to date (-1: again at the
     # next call), and len(codes) when `clean` was
     seen = [-1, -1]
+    # what a slow path works on, set in place (a call's arguments would be a new tuple),
+    # and let go before the profile function returns, while the caller still holds it
+    # (the last reference, dropped here, would free it here)
+    pending = [None, None, None]
 
-    def collector_off(fn, *args):
+    def collector_off(fn):
+        """``fn()`` with the collector off. No arguments: a tuple of them would be
+        allocated before the collector is off, and could start a collection here."""
         if not collecting():
-            return fn(*args)
+            return fn()
         stop()
         try:
-            return fn(*args)
+            return fn()
         finally:
             resume()
 
@@ -498,7 +595,8 @@ def _profiler(mine, stack, tally):
             forbidden.ops and mine.mode is None and not mine.mode_failed and "torch" in modules)
         seen[0] = -1 if unsettled else len(modules)
 
-    def fingerprinted(code):
+    def fingerprinted():
+        code = pending[0]
         entry = cache.get(id(code))
         if type(entry) is tuple and entry[0] is code:
             return entry[1]
@@ -519,7 +617,9 @@ def _profiler(mine, stack, tally):
         if event not in calls or not stack:
             return
         if stack[-1] is not mine:  # a remote watch inside this one, or tampering
-            collector_off(other, frame, event, arg)
+            pending[0], pending[1], pending[2] = frame, event, arg  # no tuple is built
+            collector_off(other)
+            pending[0] = pending[2] = None  # while the frame and `arg` still hold them
             return
         if seen[0] != len(modules):
             collector_off(update)
@@ -531,9 +631,14 @@ def _profiler(mine, stack, tally):
                 record(entry[1])
             elif clean.get(key) is code:
                 return
-            elif shape(code) in shapes and (name := codes.get(
-                    collector_off(fingerprinted, code))) is not None:
-                record(name)
+            elif shape(code) in shapes:
+                pending[0] = code
+                name = codes.get(collector_off(fingerprinted))
+                pending[0] = None  # while the frame still holds the code
+                if name is not None:
+                    record(name)
+                elif len(clean) < limit:
+                    clean[key] = code
             elif len(clean) < limit:
                 clean[key] = code
             return
@@ -542,9 +647,10 @@ def _profiler(mine, stack, tally):
                 entry[1] is not TAMPERING or frame.f_code is not _WATCH_CODE):
             record(entry[1])
 
-    def other(frame, event, arg):
+    def other():
         """The innermost watch is another's (a remote watch inside this one): act for
         it, the slow way; its hits are this watch's too."""
+        frame, event, arg = pending
         w = stack[-1]
         if type(w) is not _Watch or type(w.forbidden) is not Forbidden:
             record(TAMPERING)
@@ -558,7 +664,8 @@ def _profiler(mine, stack, tally):
             if type(entry) is tuple and entry[0] is code:
                 name = entry[1]
             elif shape(code) in f.shapes:
-                name = f.codes.get(fingerprinted(code))
+                pending[0] = code
+                name = f.codes.get(fingerprinted())
         else:
             entry = f.builtins.get(id(arg))
             switch = special.get(id(arg))
@@ -634,8 +741,6 @@ def watch(forbidden: Forbidden, remote: bool = False, collect_only_inside: bool 
     hits = w.hits
     stack = _stack()
     tally: list = []
-    if not forbidden.intact():
-        tally.append(TAMPERING)
     stack.append(w)
     previous, tracer = _getprofile(), _gettrace()
     if tracer is not None or not (previous is None
@@ -646,6 +751,8 @@ def watch(forbidden: Forbidden, remote: bool = False, collect_only_inside: bool 
     w.start_torch_mode(tally)
     profile, sound = _profiler(w, stack, tally)
     _setprofile(profile)
+    if not forbidden.intact():  # profiled: an entry of the submission's may run its __eq__
+        tally.append(TAMPERING)
     _restore_signals(mask)  # before the collector: it allocates
     if collecting:
         gc.enable()
@@ -698,6 +805,20 @@ _SIGNAL_NUMBERS = tuple(sorted(int(s) for s in _SIGNALS))
 _getsignal = _signal.getsignal
 
 
+def _handlers() -> dict:
+    found = {}
+    for sig in _SIGNAL_NUMBERS:
+        try:
+            found[sig] = _getsignal(sig)
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+#: The handlers before any submission ran (Python's own SIGINT handler is a built-in).
+_FIRST_HANDLERS = _handlers()
+
+
 _WATCH_CODE = watch.__wrapped__.__code__
 
 
@@ -742,19 +863,19 @@ def reinstate(profile) -> bool:
 
 
 def python_signal_handlers() -> bool:
-    """Whether a signal has a handler written in Python (not a builtin, not ignored or
-    the default): CPython runs it between any two bytecodes, the guard's profile
-    function's included, where nothing is profiled."""
+    """Whether a signal has a handler of the submission's: anything but SIG_DFL, SIG_IGN
+    or the handler it had when this module was imported. CPython runs a handler between
+    any two bytecodes, the guard's profile function's included, where nothing is
+    profiled; a built-in can run Python too (a bound ``dict.get`` compares keys)."""
     # The C function over ints, and checks that are no calls: it runs on every reply,
-    # profiled (a handler is a function, a method or an object; never an int, None or a
-    # built-in).
+    # profiled.
     for sig in _SIGNAL_NUMBERS:
         try:
             handler = _getsignal(sig)
         except (OSError, ValueError):
             continue
         if handler is not None and type(handler) is not int \
-                and type(handler) is not types.BuiltinFunctionType:
+                and handler is not _FIRST_HANDLERS.get(sig):
             return True
     return False
 

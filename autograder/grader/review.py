@@ -61,6 +61,8 @@ _ATTRS = ("__code__", "__globals__", "__closure__", "cell_contents", "__builtins
           "__file__", "__path__", "__spec__", "__loader__", "getsource", "getsourcefile",
           "getsourcelines", "spec_from_file_location", "SourceFileLoader",
           "__getattribute__", "__setattr__", "__delattr__",
+          # attribute reads by a name given as a string: getattr's other spellings
+          "getattr_static", "get_field",
           "co_consts", "co_code", "co_names", "f_back", "f_code", "f_globals", "f_locals",
           "f_builtins", "f_trace", "tb_frame", "gi_frame", "gi_code", "cr_frame", "cr_code",
           "_getframe", "_current_frames", "currentframe", "getouterframes", "getinnerframes",
