@@ -47,17 +47,18 @@ DESERVED = {
     "a20_spec_read_in_the_profiler": 0, "a21_collection_from_an_argument_tuple": 0,
     "a22_builtin_method_signal_handler": 0, "a23_fingerprint_cache_poisoned_unseen": 0,
     "a24_clean_cache_poisoned_unseen": 0, "n22_python_signal_handler": 0,
-    "n23_clones_unpoisoned": 0, "n24_tables_cleared": 0,
+    "n23_clones_unpoisoned": 0, "n24_tables_cleared": 0, "a25_dispatch_mode_exit": 0,
 }
 #: Attacks that must not score whatever the review scan says: the sandbox itself denies
 #: them what they need (a13: the reference's source, to edit a copy of it; a17, a18, a21:
 #: a moment when the collector runs the submission's finalizers or callbacks unwatched;
 #: a19: the runtime's own reading of a request, where hooks the submission set ran
 #: unwatched; a20: the guard reading an object of the submission's inside its profile
-#: function).
+#: function; a25: torch's Python run while a watch is taken down).
 DENIED = ("a13_edited_copy", "a17_finalizer_outside_the_profiler",
           "a18_finalizer_inside_the_profiler", "a19_runtime_hooks",
-          "a20_spec_read_in_the_profiler", "a21_collection_from_an_argument_tuple")
+          "a20_spec_read_in_the_profiler", "a21_collection_from_an_argument_tuple",
+          "a25_dispatch_mode_exit")
 #: The instructor's solutions and honest answers in other styles (einsum over sliding
 #: windows, im2col, as_strided, np.add.at, dataclasses, attribute tables, fractions...).
 HONEST = [(a, p.stem) for a in ASSIGNMENTS for p in sorted((CORPUS / a).glob("*.py"))

@@ -850,3 +850,36 @@ def test_a_signal_handler_of_the_submissions_is_seen_whatever_its_type(handler):
     finally:
         signal.signal(signal.SIGUSR2, old)
     assert not guards.python_signal_handlers()
+
+
+def test_no_python_of_torchs_runs_while_a_watch_starts_or_ends():
+    """The dispatch mode is pushed and popped with torch's C functions: a method of
+    torch's Python, which a submission can replace, would run in the watch's teardown
+    with no profiler in place (or inside the profile function, torch imported late)."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    ran = []
+    saved = {n: TorchDispatchMode.__dict__[n] for n in ("__init__", "__enter__", "__exit__")}
+
+    def spy(name):
+        def method(self, *args, **kwargs):
+            ran.append(name)
+            return saved[name](self, *args, **kwargs)
+        return method
+
+    depth = torch._C._len_torch_dispatch_stack
+    before = depth()
+    try:
+        for name in saved:
+            setattr(TorchDispatchMode, name, spy(name))
+        with guards.watch(guards.Forbidden([], ops=["aten::convolution"])) as outer:
+            with guards.watch(guards.Forbidden([], ops=[guards.ANY_OP])) as hits:
+                assert depth() == before + 2
+                torch.nn.functional.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2))
+            assert depth() == before + 1
+    finally:
+        for name, method in saved.items():
+            setattr(TorchDispatchMode, name, method)
+    assert ran == [] and depth() == before
+    assert guards.A_TORCH_OPERATOR in hits and "aten::convolution" in outer

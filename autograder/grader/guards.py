@@ -432,6 +432,7 @@ class _Watch:
         self.mode_failed = False
         self.mode_starting = False
         self.torch_spec = None
+        self.popped = None
 
     def hit(self, name: str) -> None:
         if name not in self.hits:
@@ -461,34 +462,67 @@ class _Watch:
             self.mode_starting = False
 
     def _push_torch_mode(self, torch, tally) -> None:
-        try:
-            from torch.utils._python_dispatch import TorchDispatchMode
-        except ImportError:
+        switches = _torch_stack()
+        if switches is None:
             self.mode_failed = True
             return
-        watch, ops = self, self.forbidden.ops
-        every = ANY_OP in ops
-
-        class _ReferenceOps(TorchDispatchMode):
-            def __torch_dispatch__(self, func, types_, args=(), kwargs=None):
-                name = getattr(getattr(func, "_schema", None), "name", "")
-                if name not in ops and every:
-                    name = A_TORCH_OPERATOR
-                if name in ops or every:
-                    watch.hit(name)
-                    if tally is not None and name not in tally:
-                        tally.append(name)
-                return func(*args, **(kwargs or {}))
-
-        mode = _ReferenceOps()
-        mode.__enter__()
+        mode = _ReferenceOps(self, self.forbidden.ops, tally)
+        switches[0](mode)
         self.mode = mode
 
     def stop_torch_mode(self) -> None:
+        """Pop the mode with torch's C function: nothing of Python's runs, and what is
+        popped is kept (freed later, where the profiler in place sees its finalizers)."""
         if self.mode is not None:
-            mode, self.mode = self.mode, None
-            with contextlib.suppress(Exception):
-                mode.__exit__(None, None, None)
+            self.mode = None
+            try:
+                self.popped = _torch_stack()[1](None)
+            except Exception:  # noqa: BLE001 - the mode is gone already
+                pass
+
+
+class _ReferenceOps:
+    """The dispatcher guard of one watch: a torch dispatch mode that records the
+    operators it forbids. A plain class of the guard's own, pushed and popped with
+    torch's C functions: no method of torch's Python (which a submission can replace)
+    runs when a watch starts or ends, or inside the profile function."""
+
+    def __init__(self, watch, ops, tally):
+        self.watch, self.ops, self.every, self.tally = watch, ops, ANY_OP in ops, tally
+
+    def __torch_dispatch__(self, func, types_, args=(), kwargs=None):
+        name = getattr(getattr(func, "_schema", None), "name", "")
+        if name not in self.ops and self.every:
+            name = A_TORCH_OPERATOR
+        if name in self.ops or self.every:
+            self.watch.hit(name)
+            if self.tally is not None and name not in self.tally:
+                self.tally.append(name)
+        return func(*args, **(kwargs or {}))
+
+
+#: torch's C functions that push and pop a dispatch mode, once found built-in.
+_TORCH_STACK: list = []
+
+
+def _torch_stack():
+    """``(push, pop)``: torch._C's own functions, or None (not imported, or not the
+    built-ins: a submission may have put functions of its own there)."""
+    if _TORCH_STACK:
+        return _TORCH_STACK[0]
+    torch_c = sys.modules.get("torch._C")
+    if type(torch_c) is not types.ModuleType:
+        return None
+    namespace = _module_dict(torch_c)
+    if not _plain(namespace):
+        return None
+    found = tuple(namespace.get(n) for n in ("_push_on_torch_dispatch_stack",
+                                             "_pop_torch_dispatch_stack"))
+    if any(type(f) is not types.BuiltinFunctionType or f.__self__ is not torch_c
+           for f in found):
+        return None
+    _TORCH_STACK.append(found)
+    return found
 
 
 _local = threading.local()
@@ -763,9 +797,11 @@ def watch(forbidden: Forbidden, remote: bool = False, collect_only_inside: bool 
         mask = _block_signals()
         tampered = _tampered(w, forbidden, stack, profile) or not sound()
         _setprofile(None)
-        w.stop_torch_mode()  # unwatched: the guard's own pop of its mode is no tampering
-        if w in stack:  # before an outer watch's profiler is back: it acts for stack[-1]
-            stack.remove(w)
+        _STOP_TORCH_MODE(w)  # unwatched: the guard's own pop of its mode is no tampering
+        for i in range(len(stack) - 1, -1, -1):  # by identity: `in` would compare (__eq__)
+            if stack[i] is w:  # before an outer watch's profiler is back: it acts for stack[-1]
+                del stack[i]
+                break
         _setprofile(previous)
         if tracer is not None:
             _settrace(tracer)
@@ -820,6 +856,8 @@ _FIRST_HANDLERS = _handlers()
 
 
 _WATCH_CODE = watch.__wrapped__.__code__
+#: What runs while a watch is taken down, with no profiler in place, bound at import.
+_STOP_TORCH_MODE = _Watch.stop_torch_mode
 
 
 @contextlib.contextmanager

@@ -842,9 +842,10 @@ class Server:
     def _run(self, req, bufs, body) -> None:
         """Run ``body(args)`` (student code), guarded when the grader asked; reply with its
         value, the arguments it changed in place and the references it reached. What the
-        call returned and changed is encoded inside the watch, since encoding may run the
-        submission's code (an array subclass's methods), and no collection runs between
-        the encoding and the reply (a finalizer could fill the result in unwatched)."""
+        call returned and changed is encoded, and its buffers copied, inside the watch,
+        since encoding may run the submission's code (an array subclass's methods), and no
+        collection runs between the encoding and the reply (a finalizer could fill the
+        result in unwatched)."""
         memo: list = []
         forbidden = self._guard(req)
         collecting = gc.isenabled()
@@ -858,6 +859,9 @@ class Server:
                         if "v" in req else None
                     snaps = [_snapshot(o) for o in memo]
                     reply, out = self._outcome(body, args, memo, snaps)
+                    # copied here: a buffer is a view of the submission's array, which
+                    # code run after the watch could still write to before it is sent
+                    out = [memoryview(b).tobytes() for b in out]
                 finally:
                     gc.disable()
             if forbidden is not None:
