@@ -457,11 +457,11 @@ class _Watch:
         # constructor) and would start a second mode, pushed and never popped.
         self.mode_starting = True
         try:
-            self._push_torch_mode(torch, tally)
+            self._push_torch_mode(tally)
         finally:
             self.mode_starting = False
 
-    def _push_torch_mode(self, torch, tally) -> None:
+    def _push_torch_mode(self, tally) -> None:
         switches = _torch_stack()
         if switches is None:
             self.mode_failed = True
@@ -505,24 +505,27 @@ class _ReferenceOps:
 _TORCH_STACK: list = []
 
 
+def _torch_c(names) -> list:
+    """torch._C's built-in functions ``names``, each None where missing or not torch._C's
+    own (a submission may have put a function of its own there): read through the
+    module's namespace, as :func:`_lookup` reads (this runs inside the profile function)."""
+    modules = sys.modules
+    torch_c = modules.get("torch._C") if _plain(modules) else None
+    namespace = _namespace(torch_c) if type(torch_c) is types.ModuleType else None
+    found = [namespace.get(n) for n in names] if namespace is not None else [None] * len(names)
+    return [f if type(f) is types.BuiltinFunctionType and f.__self__ is torch_c else None
+            for f in found]
+
+
 def _torch_stack():
     """``(push, pop)``: torch._C's own functions, or None (not imported, or not the
-    built-ins: a submission may have put functions of its own there)."""
-    if _TORCH_STACK:
-        return _TORCH_STACK[0]
-    torch_c = sys.modules.get("torch._C")
-    if type(torch_c) is not types.ModuleType:
-        return None
-    namespace = _module_dict(torch_c)
-    if not _plain(namespace):
-        return None
-    found = tuple(namespace.get(n) for n in ("_push_on_torch_dispatch_stack",
-                                             "_pop_torch_dispatch_stack"))
-    if any(type(f) is not types.BuiltinFunctionType or f.__self__ is not torch_c
-           for f in found):
-        return None
-    _TORCH_STACK.append(found)
-    return found
+    built-ins)."""
+    if not _TORCH_STACK:
+        found = tuple(_torch_c(("_push_on_torch_dispatch_stack", "_pop_torch_dispatch_stack")))
+        if None in found:
+            return None
+        _TORCH_STACK.append(found)
+    return _TORCH_STACK[0]
 
 
 _local = threading.local()
@@ -560,8 +563,7 @@ def _switches(ops) -> list:
     with ``ops`` torch's switches of its dispatch-mode stack, once torch is imported."""
     found = [_setprofile, sys.setprofile, _settrace, sys.settrace]
     if ops:
-        torch_c = getattr(sys.modules.get("torch"), "_C", None)
-        found += [getattr(torch_c, n, None) for n in _MODE_SWITCHES]
+        found += _torch_c(_MODE_SWITCHES)
     return [f for f in found if f is not None]
 
 
@@ -595,8 +597,8 @@ def _profiler(mine, stack, tally):
     # (TAMPERING, unless watch() itself calls them)
     special: dict = {}
     # len(sys.modules) when the state above was brought up to date (-1: again at the
-    # next call), and len(codes) when `clean` was
-    seen = [-1, -1]
+    # next call), len(codes) when `clean` was, len(sys.modules) when the switches were
+    seen = [-1, -1, -1]
     # what a slow path works on, set in place (a call's arguments would be a new tuple),
     # and let go before the profile function returns, while the caller still holds it
     # (the last reference, dropped here, would free it here)
@@ -623,8 +625,10 @@ def _profiler(mine, stack, tally):
         seen[1] = len(codes)
         special.update((k, v) for k, v in list(builtins.items())  # only what _resolve stores
                        if type(k) is int and type(v) is tuple)
-        for f in _switches(forbidden.ops):
-            special.setdefault(id(f), (f, TAMPERING))
+        if seen[2] != len(modules):  # torch's switches appear with an import
+            seen[2] = len(modules)
+            for f in _switches(forbidden.ops):
+                special.setdefault(id(f), (f, TAMPERING))
         unsettled = forbidden._modules == -1 or (
             forbidden.ops and mine.mode is None and not mine.mode_failed and "torch" in modules)
         seen[0] = -1 if unsettled else len(modules)
