@@ -48,17 +48,21 @@ DESERVED = {
     "a22_builtin_method_signal_handler": 0, "a23_fingerprint_cache_poisoned_unseen": 0,
     "a24_clean_cache_poisoned_unseen": 0, "n22_python_signal_handler": 0,
     "n23_clones_unpoisoned": 0, "n24_tables_cleared": 0, "a25_dispatch_mode_exit": 0,
+    "a26_reply_header_stripped_by_json_dumps": 0,
+    "a27_reply_header_stripped_by_json_encoder": 0, "a28_reply_header_stripped_by_sendall": 0,
 }
 #: Attacks that must not score whatever the review scan says: the sandbox itself denies
 #: them what they need (a13: the reference's source, to edit a copy of it; a17, a18, a21:
 #: a moment when the collector runs the submission's finalizers or callbacks unwatched;
 #: a19: the runtime's own reading of a request, where hooks the submission set ran
 #: unwatched; a20: the guard reading an object of the submission's inside its profile
-#: function; a25: torch's Python run while a watch is taken down).
+#: function; a25: torch's Python run while a watch is taken down; a26 to a28: the
+#: library code that writes a reply, replaced to drop what the guard saw).
 DENIED = ("a13_edited_copy", "a17_finalizer_outside_the_profiler",
           "a18_finalizer_inside_the_profiler", "a19_runtime_hooks",
           "a20_spec_read_in_the_profiler", "a21_collection_from_an_argument_tuple",
-          "a25_dispatch_mode_exit")
+          "a25_dispatch_mode_exit", "a26_reply_header_stripped_by_json_dumps",
+          "a27_reply_header_stripped_by_json_encoder", "a28_reply_header_stripped_by_sendall")
 #: The instructor's solutions and honest answers in other styles (einsum over sliding
 #: windows, im2col, as_strided, np.add.at, dataclasses, attribute tables, fractions...).
 HONEST = [(a, p.stem) for a in ASSIGNMENTS for p in sorted((CORPUS / a).glob("*.py"))

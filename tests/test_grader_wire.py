@@ -271,3 +271,22 @@ def test_exceptions_from_hidden_tests_keep_type_and_place_only():
     odd_name = remote_exception({"type": "E", "bases": [], "where": [["cell 2", 3, "a" * 60]]},
                                 hidden=True)
     assert odd_name.location() == "cell 2, line 3"
+
+
+def test_frames_are_written_and_read_with_what_was_there_at_import(monkeypatch):
+    """In the sandbox a submission shares the process: replacing json's or the socket
+    class's Python must not change what a frame carries (the guard's hits)."""
+    a, b = socket.socketpair()
+    monkeypatch.setattr(json, "dumps", lambda *a, **k: '{"tampered": 1}')
+    monkeypatch.setattr(json, "loads", lambda *a, **k: {"tampered": 1})
+    monkeypatch.setattr(json.JSONEncoder, "encode", lambda self, o: '{"tampered": 1}')
+    monkeypatch.setattr(socket.socket, "sendall", lambda self, data: None)
+    monkeypatch.setattr(socket.socket, "recv_into", lambda self, view, n=0: 0)
+    try:
+        wire.send_frame(a, {"ok": True, "fx": ["a reference"]}, [np.arange(3.0)])
+        header, bufs = wire.recv_frame(b)
+    finally:
+        a.close()
+        b.close()
+    assert header == {"ok": True, "fx": ["a reference"]}
+    assert np.frombuffer(bufs[0]).tolist() == [0.0, 1.0, 2.0]

@@ -24,7 +24,11 @@ that IS an argument comes back as the caller's own object).
 
 from __future__ import annotations
 
+import _socket
 import json
+import json.decoder
+import json.encoder
+import json.scanner
 import re
 import struct
 import sys
@@ -66,9 +70,49 @@ class Timeout(Exception):
 # frames
 # ---------------------------------------------------------------------------
 
+# A header carries what the sandbox's guard saw (a reply's hits and flags) and whether a
+# call is guarded (a request's guard). In the sandbox, code of the submission's shares
+# this process and could replace what writes or reads one (``json.dumps``,
+# ``JSONEncoder.encode``, ``socket.socket.sendall``) to drop those fields. So frames are
+# encoded and decoded with json's C functions and moved with the C socket's methods,
+# all captured here, before any submission runs; none can be replaced from Python.
+_SENDALL, _RECV_INTO = _socket.socket.sendall, _socket.socket.recv_into
+_SETTIMEOUT = _socket.socket.settimeout
+
+
+def _unencodable(obj):
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+_ENCODE = json.encoder.c_make_encoder(
+    None, _unencodable, json.encoder.c_encode_basestring_ascii, None, ":", ",", False,
+    False, False) if json.encoder.c_make_encoder is not None else None
+_SCAN = json.scanner.c_make_scanner(json.decoder.JSONDecoder()) \
+    if json.scanner.c_make_scanner is not None else None
+
+
+def _dumps(header) -> bytes:
+    if _ENCODE is None:  # no C accelerator: json's Python, as good as it gets
+        return json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+    return "".join(_ENCODE(header, 0)).encode()
+
+
+def _loads(raw):
+    text = bytes(raw).decode("utf-8").strip(" \t\n\r")
+    if _SCAN is None:
+        return json.loads(text)
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration as exc:
+        raise ValueError(f"no JSON value at character {exc.value}") from None
+    if end != len(text):
+        raise ValueError(f"extra data at character {end}")
+    return value
+
+
 def send_frame(sock, header: dict, buffers=()) -> None:
     """Write one frame; ``buffers`` are bytes-like objects (C-contiguous arrays too)."""
-    head = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+    head = _dumps(header)
     views = [memoryview(b).cast("B") for b in buffers]
     small = [_U32.pack(len(head)), head, _U32.pack(len(views))]
     chunks = []
@@ -80,10 +124,10 @@ def send_frame(sock, header: dict, buffers=()) -> None:
         else:
             small.append(view.tobytes())
     for prefix, view in chunks:
-        sock.sendall(prefix)
-        sock.sendall(view)
+        _SENDALL(sock, prefix)
+        _SENDALL(sock, view)
     if small:
-        sock.sendall(b"".join(small))
+        _SENDALL(sock, b"".join(small))
 
 
 def _recv_into(sock, view, deadline) -> None:
@@ -93,11 +137,11 @@ def _recv_into(sock, view, deadline) -> None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Timeout()
-            sock.settimeout(left)
+            _SETTIMEOUT(sock, left)
         else:
-            sock.settimeout(None)
+            _SETTIMEOUT(sock, None)
         try:
-            n = sock.recv_into(view[got:])
+            n = _RECV_INTO(sock, view[got:])
         except TimeoutError:  # socket.timeout is TimeoutError since 3.10
             raise Timeout() from None
         except (ConnectionResetError, BrokenPipeError) as exc:
@@ -122,7 +166,7 @@ def recv_frame(sock, deadline=None, max_bytes: int = 1 << 40):
         raise ProtocolError(f"header of {hlen} bytes is over the {MAX_HEADER}-byte limit")
     raw = recv_exact(sock, hlen, deadline)
     try:
-        header = json.loads(raw)
+        header = _loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"header is not JSON: {str(exc)[:200]}") from None
     except RecursionError:
